@@ -1,0 +1,118 @@
+"""Where the suite's evaluation data comes from: the Hugging Face Hub by default, local files
+when the data-directory setting is given.
+
+The setting is the environment variable ``IMITATION_SUITE_DATA`` (``imitation-eval --data-dir``
+sets it). Its layout is the one of the project's ``shared/data`` folder; the README's "Offline
+data layout" section lists the files each task reads. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ENV_VAR = "IMITATION_SUITE_DATA"
+
+
+class DataError(ValueError):
+    """A user-fixable problem with the evaluation data (missing file, malformed row)."""
+
+
+def data_dir() -> Path | None:
+    """The local data directory, or None when the Hub should be used.
+
+    Raises DataError when the setting names something that is not a directory.
+    """
+    value = os.environ.get(ENV_VAR, "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise DataError(
+            f"{ENV_VAR}={value!r} is not a directory. Point it at a folder with the offline "
+            f"layout (see README, 'Offline data layout'), e.g. {ENV_VAR}=../shared/data, "
+            f"or unset it to read the data from the Hugging Face Hub."
+        )
+    return path.resolve()
+
+
+def local_file(relpath: str, *, hub_id: str) -> Path:
+    """The path of ``relpath`` inside the data directory; a clear error if it is missing."""
+    root = data_dir()
+    if root is None:  # pragma: no cover - callers check data_dir() first
+        raise DataError(f"{ENV_VAR} is not set; cannot read local file {relpath}")
+    path = root / relpath
+    if not path.is_file():
+        raise DataError(
+            f"missing data file: expected {path} (from {ENV_VAR}={root}). "
+            f"Copy the file there in the offline layout (README, 'Offline data layout'), "
+            f"point {ENV_VAR} at a folder that has it, or unset {ENV_VAR} to read "
+            f"{hub_id} from the Hugging Face Hub."
+        )
+    return path
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each non-empty line; a bad row names file and line."""
+    with path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(
+                    f"{path}:{lineno}: not valid JSON ({err.msg} at column {err.colno}). "
+                    f"Fix or delete that line; each line must be one JSON object."
+                ) from None
+            if not isinstance(obj, dict):
+                raise DataError(
+                    f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}."
+                )
+            yield lineno, obj
+
+
+def require_field(path: Path, lineno: int, obj: dict[str, Any], field: str, kind: type) -> Any:
+    """Return obj[field] if present with the right type; otherwise a DataError naming it."""
+    if field not in obj:
+        raise DataError(f"{path}:{lineno}: missing field {field!r}.")
+    value = obj[field]
+    if not isinstance(value, kind):
+        raise DataError(
+            f"{path}:{lineno}: field {field!r} should be {kind.__name__}, "
+            f"got {type(value).__name__}."
+        )
+    return value
+
+
+def read_headerless_csv(path: Path, ncols: int) -> list[list[str]]:
+    """Rows of a headerless CSV; a row with the wrong width names file and line."""
+    rows: list[list[str]] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != ncols:
+                raise DataError(
+                    f"{path}:{reader.line_num}: expected {ncols} columns, got {len(row)}."
+                )
+            rows.append(row)
+    return rows
+
+
+def shared_data_fallback(start: Path | None = None) -> Path | None:
+    """``../shared/data`` next to the working directory or the source checkout, if it exists.
+
+    Used by the CLI (not by the tasks) so that a fresh clone next to shared/ runs offline.
+    """
+    candidates = [Path.cwd() if start is None else start, Path(__file__).resolve().parent.parent]
+    for base in candidates:
+        path = (base / ".." / "shared" / "data").resolve()
+        if path.is_dir():
+            return path
+    return None

@@ -1,0 +1,1 @@
+"""Task YAMLs (lm-eval format), one folder per family, with small pure utils."""

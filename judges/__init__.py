@@ -1,0 +1,1 @@
+"""judges: arrives with a later issue (see README)."""
