@@ -1,0 +1,100 @@
+"""``imitation-eval``: run the suite, list its tasks, print the task folder, build presets.
+
+    imitation-eval run [--pretrained PRESET|DIR|HUB_ID] [--tasks imitation_suite_lite] ...
+    imitation-eval tasks
+    imitation-eval path            # same as: python -m harness_tasks path
+    imitation-eval models          # presets and their cache folders
+    imitation-eval build-model NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from harness_tasks import __version__, task_dir
+
+log = logging.getLogger("imitation-eval")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from harness_tasks.config import add_dataclass_flags
+    from harness_tasks.runner import RunConfig
+
+    parser = argparse.ArgumentParser(prog="imitation-eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"imitation-suite {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="evaluate a model on suite tasks through lm-eval")
+    add_dataclass_flags(run, RunConfig)
+    sub.add_parser("tasks", help="list the suite's tasks and groups")
+    sub.add_parser("path", help="print the task folder (for lm_eval --include_path)")
+    sub.add_parser("models", help="list model presets")
+    build = sub.add_parser("build-model", help="build a preset's HF folder and print its path")
+    build.add_argument("name", help="preset name")
+    build.add_argument("--force", action="store_true", help="rebuild even if cached")
+    return parser
+
+
+def _cmd_tasks() -> int:
+    from harness_tasks.catalog import entries
+
+    rows = entries()
+    width = max(len(e.name) for e in rows) if rows else 10
+    for e in rows:
+        print(f"{e.name:<{width}}  {e.kind:<5}  v{e.version}  {e.path.relative_to(task_dir())}")
+    return 0
+
+
+def _cmd_models() -> int:
+    from harness_tasks.presets import PRESETS, _DONE_MARKER, preset_dir
+
+    for name, preset in PRESETS.items():
+        folder = preset_dir(name)
+        state = "built" if (folder / _DONE_MARKER).is_file() else "not built yet"
+        print(f"{name:<24} {preset.kind:<8} from {preset.package} ({preset.hub_id}); "
+              f"{folder} [{state}]")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from harness_tasks.config import build_config
+    from harness_tasks.runner import RunConfig, run
+
+    cfg = build_config(RunConfig, args)
+    out = run(cfg)
+    if out.table:
+        print(out.table)
+        print(f"results: {out.folder / 'results.json'}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "path":
+            print(task_dir())
+            return 0
+        if args.command == "tasks":
+            return _cmd_tasks()
+        if args.command == "models":
+            return _cmd_models()
+        if args.command == "build-model":
+            from harness_tasks.presets import build_preset
+
+            print(build_preset(args.name, force=args.force))
+            return 0
+        return _cmd_run(args)
+    except ValueError as err:  # DataError, PresetError, ConfigError: user-fixable
+        print(f"imitation-eval: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

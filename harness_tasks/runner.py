@@ -1,0 +1,171 @@
+"""``imitation-eval run``: a thin wrapper over lm-eval's ``simple_evaluate``.
+
+It adds the suite's task folder, resolves model presets, applies the data-directory setting,
+logs samples, writes a results folder and prints lm-eval's table. Any lm-eval model backend
+works (hf, vllm, local-completions, local-chat-completions, ...): the wrapper only touches
+``pretrained=`` for backends that load weights.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness_tasks import __version__, task_dir
+from harness_tasks.config import config_dict
+from harness_tasks.data import ENV_VAR, data_dir, shared_data_fallback
+from harness_tasks.presets import resolve_model
+
+log = logging.getLogger(__name__)
+
+# Backends whose ``pretrained=`` names weights to load (and so may be a preset).
+WEIGHT_BACKENDS = frozenset({"hf", "huggingface", "hf-auto", "vllm", "sglang", "hf-multimodal",
+                             "vllm-vlm", "steered", "mamba_ssm"})
+
+
+@dataclass
+class RunConfig:
+    model: str = field(default="hf", metadata={"help": "lm-eval model backend: hf, vllm, "
+                       "local-completions, local-chat-completions, openai-chat-completions, ..."})
+    pretrained: str = field(default="smollm2-135m-instruct", metadata={
+        "help": "preset name (smollm2-135m-instruct, gemma3-270m), HF model folder or Hub id; "
+                "passed as pretrained= to weight-loading backends (hf, vllm); API backends take "
+                "model=... in --model-args instead"})
+    model_args: str = field(default="", metadata={
+        "help": "extra lm-eval model args, k=v,k=v (e.g. dtype=float32 or base_url=...)"})
+    tasks: str = field(default="imitation_suite_lite", metadata={
+        "help": "comma-separated tasks or groups (imitation-eval tasks lists ours)"})
+    data_dir: str | None = field(default=None, metadata={
+        "help": f"offline data folder (sets {ENV_VAR}); unset: the env var, then ../shared/data "
+                "if it exists, else the Hugging Face Hub"})
+    output_dir: str = field(default="results", metadata={"help": "where the results folder goes"})
+    limit: float | None = field(default=None, metadata={
+        "help": "max examples per task (or a fraction < 1); for smoke tests only"})
+    batch_size: str = field(default="8", metadata={"help": "batch size, or 'auto'"})
+    device: str | None = field(default=None, metadata={"help": "cpu, cuda, cuda:0, mps ..."})
+    num_fewshot: int | None = field(default=None, metadata={
+        "help": "override every task's shot count (default: the task's own protocol)"})
+    apply_chat_template: bool = field(default=False, metadata={
+        "help": "wrap prompts in the model's chat template (use with the *_chat tasks)"})
+    fewshot_as_multiturn: bool = field(default=False, metadata={
+        "help": "with --apply-chat-template, give few-shot examples as chat turns"})
+    system_instruction: str | None = field(default=None, metadata={"help": "system prompt"})
+    gen_kwargs: str | None = field(default=None, metadata={
+        "help": "generation overrides, k=v,k=v (e.g. temperature=0.7,do_sample=True)"})
+    log_samples: bool = field(default=True, metadata={"help": "write per-sample logs"})
+    seed: int | None = field(default=None, metadata={"help": "one seed for python, numpy, torch "
+                             "and few-shot sampling (default: lm-eval's defaults)"})
+    include_path: str | None = field(default=None, metadata={
+        "help": "extra task folder(s), comma-separated, next to ours"})
+    confirm_run_unsafe_code: bool = field(default=False, metadata={
+        "help": "allow tasks that execute model-written code"})
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    folder: Path
+    results: dict[str, Any]
+    table: str
+
+
+def parse_kv(text: str) -> dict[str, str]:
+    """``a=1,b=x`` -> {"a": "1", "b": "x"}; a malformed pair is an error naming it."""
+    out: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--model-args: {part!r} is not key=value (expected k=v,k=v)")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def apply_data_setting(cfg: RunConfig) -> Path | None:
+    """Set the env var the tasks read; fall back to ../shared/data when present."""
+    if cfg.data_dir:
+        os.environ[ENV_VAR] = str(Path(cfg.data_dir).expanduser().resolve())
+    elif not os.environ.get(ENV_VAR):
+        fallback = shared_data_fallback()
+        if fallback is not None:
+            os.environ[ENV_VAR] = str(fallback)
+            log.info("%s unset: using the offline data at %s", ENV_VAR, fallback)
+    return data_dir()  # validates: a non-directory is a clear error
+
+
+def model_args_for(cfg: RunConfig) -> dict[str, str]:
+    args = parse_kv(cfg.model_args)
+    if cfg.model in WEIGHT_BACKENDS:
+        args["pretrained"] = resolve_model(args.get("pretrained", cfg.pretrained))
+        if "tokenizer" in args:
+            args["tokenizer"] = resolve_model(args["tokenizer"])
+    return args
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(text).name or text).strip("_") or "model"
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    from lm_eval.utils import handle_non_serializable
+
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=handle_non_serializable,
+                              ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def write_outputs(folder: Path, cfg: RunConfig, results: dict[str, Any]) -> None:
+    from lm_eval.utils import handle_non_serializable
+
+    folder.mkdir(parents=True, exist_ok=True)
+    samples = results.pop("samples", None) or {}
+    _write_json(folder / "config.json", {"imitation_suite_version": __version__,
+                                         "run_config": config_dict(cfg),
+                                         "data_dir": os.environ.get(ENV_VAR)})
+    for task, rows in samples.items():
+        path = folder / f"samples_{task}.jsonl"
+        tmp = path.with_suffix(".jsonl.tmp")
+        with tmp.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, default=handle_non_serializable,
+                                        ensure_ascii=False) + "\n")
+        tmp.replace(path)
+    _write_json(folder / "results.json", results)
+
+
+def run(cfg: RunConfig) -> RunOutput:
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+    from lm_eval.utils import make_table
+
+    local = apply_data_setting(cfg)
+    log.info("data: %s", local or "Hugging Face Hub")
+    model_args = model_args_for(cfg)
+    include = [str(task_dir())] + [p for p in (cfg.include_path or "").split(",") if p]
+    tasks = [t.strip() for t in cfg.tasks.split(",") if t.strip()]
+    if not tasks:
+        raise ValueError("--tasks is empty; name at least one task or group")
+    seeds: dict[str, int] = {}
+    if cfg.seed is not None:
+        seeds = {k: cfg.seed for k in ("random_seed", "numpy_random_seed",
+                                       "torch_random_seed", "fewshot_random_seed")}
+    results = simple_evaluate(
+        model=cfg.model, model_args=model_args, tasks=tasks, num_fewshot=cfg.num_fewshot,
+        batch_size=cfg.batch_size, device=cfg.device, limit=cfg.limit,
+        log_samples=cfg.log_samples, apply_chat_template=cfg.apply_chat_template,
+        fewshot_as_multiturn=cfg.fewshot_as_multiturn, system_instruction=cfg.system_instruction,
+        gen_kwargs=cfg.gen_kwargs, task_manager=TaskManager(include_path=include),
+        confirm_run_unsafe_code=cfg.confirm_run_unsafe_code, **seeds,
+    )
+    if results is None:  # non-zero ranks under accelerate launch
+        return RunOutput(Path(cfg.output_dir), {}, "")
+    name = _slug(model_args.get("pretrained") or model_args.get("model") or cfg.model)
+    folder = Path(cfg.output_dir) / name / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    table = make_table(results) + (make_table(results, "groups") if "groups" in results else "")
+    write_outputs(folder, cfg, results)
+    return RunOutput(folder, results, table)

@@ -1,0 +1,67 @@
+"""Every YAML in the task folder loads, and the groups name tasks that exist."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import harness_tasks
+from harness_tasks.catalog import entries, read_yaml
+
+
+def test_every_yaml_loads_with_lm_eval() -> None:
+    from lm_eval.utils import load_yaml_config
+
+    paths = sorted(harness_tasks.task_dir().rglob("*.yaml"))
+    assert len(paths) > 60
+    for path in paths:
+        config = load_yaml_config(yaml_path=str(path))  # resolves include: and !function
+        assert config.get("task") or config.get("group"), path
+        version = (config.get("metadata") or {}).get("version")
+        assert version is not None, f"{path} has no metadata.version"
+
+
+def test_task_manager_indexes_every_entry() -> None:
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=str(harness_tasks.task_dir()))
+    names = set(manager.all_tasks)
+    ours = {e.name for e in entries()}
+    assert ours <= names
+    for required in ("imitation_suite", "imitation_suite_lite", "imitation_mmlu",
+                     "imitation_nq_open_0shot", "imitation_nq_open_3shot",
+                     "imitation_nq_open_chat"):
+        assert required in ours
+
+
+@pytest.mark.parametrize("group", ["imitation_suite", "imitation_suite_lite"])
+def test_top_groups_reference_defined_entries(group: str) -> None:
+    known = {e.name for e in entries()}
+    data = read_yaml(harness_tasks.task_dir() / f"{group}.yaml")
+    missing = [t for t in data["task"] if t not in known]
+    assert missing == []
+
+
+def test_python_m_harness_tasks_path() -> None:
+    out = subprocess.run([sys.executable, "-m", "harness_tasks", "path"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(harness_tasks.task_dir())
+
+
+def test_imitation_eval_tasks_lists_groups_and_tasks() -> None:
+    out = subprocess.run([sys.executable, "-m", "harness_tasks", "tasks"],
+                         capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert any(line.split()[:2] == ["imitation_suite", "group"] for line in lines)
+    assert any(line.split()[:2] == ["imitation_nq_open_0shot", "task"] for line in lines)
+
+
+def test_entry_point_declared() -> None:
+    from importlib.metadata import entry_points
+
+    eps = entry_points(group="lm_eval.tasks")
+    ours = [ep for ep in eps if ep.name == "imitation_suite"]
+    assert ours and ours[0].value == "harness_tasks.tasks"
+    assert ours[0].load().__file__.startswith(str(harness_tasks.task_dir()))
