@@ -55,11 +55,3 @@ def test_imitation_eval_run(tmp_path: Path, smollm2_dir: Path) -> None:
     assert config["data_dir"] == os.environ["IMITATION_SUITE_DATA"]
 
 
-def test_imitation_eval_api_backend_untouched(tmp_path: Path) -> None:
-    """API backends get their model args verbatim: no preset is resolved or built."""
-    from harness_tasks.runner import RunConfig, model_args_for
-
-    cfg = RunConfig(model="local-chat-completions",
-                    model_args="model=gpt-4o-mini,base_url=http://127.0.0.1:9/v1/chat/completions")
-    assert model_args_for(cfg) == {"model": "gpt-4o-mini",
-                                   "base_url": "http://127.0.0.1:9/v1/chat/completions"}

@@ -7,10 +7,15 @@ so it imports its siblings through the installed package. Importing it does no I
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from harness_tasks.data import DataError, data_dir, iter_jsonl, local_file, require_field
+from harness_tasks.subsets import seeded_subset
 from harness_tasks.tasks.nq_open.chat_answer import extract_answer
 from harness_tasks.tasks.nq_open.scoring import score
+
+if TYPE_CHECKING:
+    import datasets
 
 HUB_ID = "google-research-datasets/nq_open"
 DEV_FILE = "nq_open/NQ-open.dev.jsonl"
@@ -36,7 +41,7 @@ CHAT_INSTRUCTION = (
 )
 
 
-def load_nq_open(lite_size: int | None = None, **_: Any):
+def load_nq_open(lite_size: int | None = None, **_: Any) -> datasets.DatasetDict:
     """NQ-open dev as a DatasetDict with one split, "validation": {question, answer: [str]}.
 
     Reads the Hub dataset unless the data-directory setting (IMITATION_SUITE_DATA) is given,
@@ -45,9 +50,6 @@ def load_nq_open(lite_size: int | None = None, **_: Any):
     ``version``, which lm-eval passes to every custom_dataset) are ignored.
     """
     import datasets
-
-    from harness_tasks.data import data_dir
-    from harness_tasks.subsets import seeded_subset
 
     if data_dir() is None:
         dev = datasets.load_dataset(HUB_ID, split=SPLIT)
@@ -60,8 +62,6 @@ def load_nq_open(lite_size: int | None = None, **_: Any):
 
 def read_qa_jsonl(relpath: str) -> list[dict[str, Any]]:
     """Rows {question, answer} of an NQ-open JSONL file in the data directory, validated."""
-    from harness_tasks.data import DataError, iter_jsonl, local_file, require_field
-
     path = local_file(relpath, hub_id=HUB_ID)
     rows = []
     for lineno, obj in iter_jsonl(path):
@@ -76,13 +76,12 @@ def read_qa_jsonl(relpath: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _local_dev():
+def _local_dev() -> datasets.Dataset:
     import datasets
 
     rows = read_qa_jsonl(DEV_FILE)
-    features = datasets.Features(
-        {"question": datasets.Value("string"), "answer": datasets.Sequence(datasets.Value("string"))}
-    )
+    string = datasets.Value("string")
+    features = datasets.Features({"question": string, "answer": datasets.Sequence(string)})
     return datasets.Dataset.from_list(rows, features=features)
 
 
@@ -111,4 +110,5 @@ def process_results(doc: dict[str, Any], results: Sequence[str]) -> dict[str, fl
 
 def process_results_chat(doc: dict[str, Any], results: Sequence[str]) -> dict[str, float]:
     """exact_match and f1 of the answer extracted from a chat reply (chat_answer module)."""
-    return score(extract_answer(results[0], doc["answer"]), doc["answer"])
+    answer = extract_answer(results[0], doc["answer"], doc["question"])
+    return score(answer, doc["answer"])
