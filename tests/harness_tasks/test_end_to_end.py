@@ -25,7 +25,7 @@ def test_lm_eval_cli_with_include_path(tmp_path: Path, smollm2_dir: Path) -> Non
     out = subprocess.run(
         [lm_eval, "--model", "hf", "--model_args", f"pretrained={smollm2_dir}",
          "--tasks", "imitation_suite_lite", "--include_path", str(harness_tasks.task_dir()),
-         "--limit", "2", "--batch_size", "8", "--output_path", str(tmp_path / "out")],
+         "--limit", "1", "--batch_size", "8", "--output_path", str(tmp_path / "out")],
         capture_output=True, text=True, env=_env(), timeout=900,
     )
     assert out.returncode == 0, out.stderr[-3000:]

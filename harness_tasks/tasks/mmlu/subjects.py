@@ -80,4 +80,5 @@ def subject_words(subject: str) -> str:
 
 def description(subject: str) -> str:
     """The original per-subject description, byte for byte lm-eval's ``mmlu_<subject>`` one."""
-    return f"The following are multiple choice questions (with answers) about {subject_words(subject)}.\n\n"
+    words = subject_words(subject)
+    return f"The following are multiple choice questions (with answers) about {words}.\n\n"
