@@ -106,6 +106,19 @@ def model_args_for(cfg: RunConfig) -> dict[str, str]:
     return args
 
 
+def default_device(cfg: RunConfig) -> str | None:
+    """lm-eval's hf backend assumes CUDA when no device is given; pick what this machine has."""
+    if cfg.device or cfg.model not in WEIGHT_BACKENDS:
+        return cfg.device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(text).name or text).strip("_") or "model"
 
@@ -156,7 +169,7 @@ def run(cfg: RunConfig) -> RunOutput:
                                        "torch_random_seed", "fewshot_random_seed")}
     results = simple_evaluate(
         model=cfg.model, model_args=model_args, tasks=tasks, num_fewshot=cfg.num_fewshot,
-        batch_size=cfg.batch_size, device=cfg.device, limit=cfg.limit,
+        batch_size=cfg.batch_size, device=default_device(cfg), limit=cfg.limit,
         log_samples=cfg.log_samples, apply_chat_template=cfg.apply_chat_template,
         fewshot_as_multiturn=cfg.fewshot_as_multiturn, system_instruction=cfg.system_instruction,
         gen_kwargs=cfg.gen_kwargs, task_manager=TaskManager(include_path=include),

@@ -29,10 +29,14 @@ def test_lm_eval_cli_with_include_path(tmp_path: Path, smollm2_dir: Path) -> Non
         capture_output=True, text=True, env=_env(), timeout=900,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "imitation_nq_open_0shot_lite" in out.stdout
-    assert "imitation_mmlu_lite" in out.stdout
-    results = list((tmp_path / "out").rglob("results_*.json"))
-    assert results, "lm_eval wrote no results file"
+    assert "imitation_nq_open_0shot_lite" in out.stdout  # lm-eval's table
+    [results_file] = list((tmp_path / "out").rglob("results_*.json"))
+    results = json.loads(results_file.read_text())
+    reported = set(results["results"]) | set(results.get("groups", {}))
+    for name in ("imitation_nq_open_0shot_lite", "imitation_nq_open_3shot_lite",
+                 "imitation_nq_open_chat_lite", "imitation_mmlu_lite", "imitation_mmlu_gen_lite"):
+        assert name in reported, name
+    assert 0.0 <= results["results"]["imitation_mmlu_lite"]["acc,none"] <= 1.0
 
 
 def test_imitation_eval_run(tmp_path: Path, smollm2_dir: Path) -> None:
