@@ -1,1 +1,15 @@
-"""judges: arrives with a later issue (see README)."""
+"""judges: LLM-as-judge over any OpenAI-compatible endpoint, and how far to trust it.
+
+- ``judges.client``: the chat-completion seam (``ChatClient``) and ``OpenAIChatClient`` on the
+  official SDK: concurrency, RPM/TPM limits, bounded retries, a resumable SQLite cache, cost
+  accounting with a max-cost guard. Shared with teacher-data collection.
+- ``judges.pairwise``: both-order pairwise judging (win / loss / tie / inconsistent / unscored).
+- ``judges.grading``: 1-10 grading with or without a reference; factual grading against gold
+  answers (correct / incorrect / not attempted).
+- ``judges.metrics``: win rates with bootstrap intervals, and the style-controlled win rate.
+- ``judges.agreement``: judge-vs-human agreement on PandaLM and Auto-J; ``judges.cli`` is
+  ``imitation-judge``.
+
+Prompts are versioned data files in ``judges/prompts``. This package imports no other package
+of the suite, and importing it builds no client and reads no secret.
+"""

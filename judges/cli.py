@@ -1,0 +1,205 @@
+"""imitation-judge: pairwise judging and judge-vs-human agreement from the command line.
+
+    imitation-judge agreement --dataset pandalm --verdicts gpt-3.5-turbo
+    imitation-judge agreement --dataset autoj --run-judge --base-url URL --model gpt-4o --limit 200
+    imitation-judge pairwise --answers model.jsonl --reference teacher.jsonl --model gpt-4o
+    imitation-judge prompts
+
+Every command that writes results writes ``config.json`` (the resolved settings, never the API
+key) next to them. ``python -m judges.cli --help`` works the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from judges import agreement as agr
+from judges.answers import load_answers, load_questions, write_jsonl
+from judges.config import ClientConfig, add_flags, from_args
+
+log = logging.getLogger("judges")
+OUTCOME_TO_LABEL = {"win": "1", "loss": "2", "tie": "tie", "inconsistent": "tie",
+                    "unscored": "unscored"}
+
+
+def _client(args: argparse.Namespace):
+    from judges.client import OpenAIChatClient
+
+    config = from_args(ClientConfig, args, args.client_config)
+    return OpenAIChatClient(config), config
+
+
+def _judge(args: argparse.Namespace, client):
+    from judges.pairwise import PairwiseJudge
+    from judges.templates import load_prompt
+
+    return PairwiseJudge(client, client.config.model, load_prompt(args.prompt),
+                         both_orders=not args.one_order)
+
+
+def _write_config(out: Path, args: argparse.Namespace, config: ClientConfig | None,
+                  **extra: Any) -> None:
+    resolved = {"command": args.command, **extra}
+    if config is not None:
+        resolved["client"] = dataclasses.asdict(config)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(resolved, indent=2, default=str) + "\n")
+
+
+def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
+    root = agr.data_dir(args.data_dir)
+    items = agr.DATASETS[args.dataset](root)
+    if args.limit:
+        items = items[: args.limit]
+    config = None
+    if args.run_judge:
+        from judges.pairwise import PairItem, summarize_pairs
+
+        client, config = _client(args)
+        judge = _judge(args, client)
+        pairs = [PairItem(it.id, it.question, it.response1, it.response2) for it in items]
+        verdicts = judge.judge(pairs, progress=not args.quiet)
+        client.close()
+        labels = {v.id: OUTCOME_TO_LABEL[v.outcome] for v in verdicts}
+        source = f"{config.model} with {judge.prompt.id}"
+        extra = {"judge_summary": summarize_pairs(verdicts), "usage": client.ledger.summary()}
+        if args.output_dir:
+            write_jsonl(Path(args.output_dir) / "verdicts.jsonl",
+                        [{"verdict": labels[v.id], **dataclasses.asdict(v)} for v in verdicts])
+    else:
+        if not args.verdicts:
+            raise ValueError("give --verdicts (a file, or gpt-3.5-turbo / pandalm-7b for PandaLM's "
+                             "shipped verdicts) or --run-judge")
+        if args.verdicts in agr.PANDALM_FILES and args.verdicts != "testset":
+            if args.dataset != "pandalm":
+                raise ValueError(f"the shipped {args.verdicts} verdicts are for --dataset pandalm")
+            path = root / agr.PANDALM_FILES[args.verdicts]
+        else:
+            path = Path(args.verdicts)
+        labels, source, extra = agr.load_verdicts(path), str(path), {}
+    report = {"dataset": args.dataset, "judge": source, **agr.agreement_report(items, labels),
+              **extra}
+    if args.output_dir:
+        out = Path(args.output_dir)
+        judged = {"prompt": args.prompt, "one_order": args.one_order} if args.run_judge else {
+            "verdicts": args.verdicts}
+        _write_config(out, args, config, dataset=args.dataset, data_dir=str(root),
+                      limit=args.limit, **judged)
+        (out / "agreement.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def cmd_pairwise(args: argparse.Namespace) -> dict[str, Any]:
+    from judges.metrics import style_controlled, win_rates
+    from judges.pairwise import PairItem, summarize_pairs
+
+    questions = load_questions(Path(args.questions)) if args.questions else None
+    answers = load_answers(Path(args.answers), questions)
+    reference = load_answers(Path(args.reference), questions)
+    shared = [key for key in answers if key in reference]
+    if not shared:
+        raise ValueError(f"no id is in both {args.answers} and {args.reference}; ids are joined "
+                         "on id / question_id / idx, else on the prompt text")
+    if args.limit:
+        shared = shared[: args.limit]
+    items = []
+    for key in shared:
+        prompt = answers[key].prompt or reference[key].prompt
+        if prompt is None:
+            raise ValueError(f"id {key!r} has no prompt in either file: pass --questions")
+        items.append(PairItem(key, prompt, answers[key].answer, reference[key].answer))
+    client, config = _client(args)
+    judge = _judge(args, client)
+    verdicts = judge.judge(items, progress=not args.quiet)
+    client.close()
+    outcomes = [v.outcome for v in verdicts]
+    rates = win_rates(outcomes, seed=args.seed)
+    style = style_controlled(outcomes, [it.candidate for it in items],
+                             [it.baseline for it in items], seed=args.seed)
+    summary = {"judge": config.model, "prompt": judge.prompt.id, "pairs": len(items),
+               "unmatched": {"answers": len(answers) - len(shared),
+                             "reference": len(reference) - len(shared)},
+               **summarize_pairs(verdicts), "win_rates": dataclasses.asdict(rates),
+               "style_control": dataclasses.asdict(style) if style else None,
+               "usage": client.ledger.summary()}
+    out = Path(args.output_dir)
+    _write_config(out, args, config, answers=args.answers, reference=args.reference,
+                  questions=args.questions, limit=args.limit, prompt=judge.prompt.id,
+                  one_order=args.one_order, seed=args.seed)
+    write_jsonl(out / "verdicts.jsonl", verdicts)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def cmd_prompts(args: argparse.Namespace) -> dict[str, Any]:
+    from judges.templates import shipped_prompts
+
+    return {p.id: {"kind": p.kind, "description": p.description}
+            for p in shipped_prompts().values()}
+
+
+def _add_judge_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("judge endpoint")
+    add_flags(group, ClientConfig)  # type: ignore[arg-type]
+    group.add_argument("--client-config", default=None, metavar="FILE.yaml",
+                       help="YAML with any endpoint setting above (flags win over the file)")
+    parser.add_argument("--prompt", default="pairwise", help="shipped prompt name or a .yaml file")
+    parser.add_argument("--one-order", action="store_true",
+                        help="judge each pair in one order only (position bias left in)")
+    parser.add_argument("--limit", type=int, default=None, help="first N pairs only")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imitation-judge", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("agreement", help="judge-vs-human agreement on PandaLM or Auto-J")
+    p.add_argument("--dataset", choices=sorted(agr.DATASETS), default="pandalm")
+    p.add_argument("--verdicts", default=None,
+                   help="verdict file (PandaLM's JSON or our JSONL), or gpt-3.5-turbo / pandalm-7b")
+    p.add_argument("--run-judge", action="store_true", help="judge the pairs now instead")
+    p.add_argument("--data-dir", default=None,
+                   help=f"shared data folder (default: ${agr.DATA_ENV})")
+    p.add_argument("--output-dir", default=None,
+                   help="write agreement.json, config.json (and verdicts.jsonl)")
+    _add_judge_flags(p)
+    p.set_defaults(func=cmd_agreement)
+
+    p = sub.add_parser("pairwise", help="judge a model's answers against reference answers")
+    p.add_argument("--answers", required=True, help="the evaluated model's answers (JSONL/JSON)")
+    p.add_argument("--reference", required=True, help="the baseline's (teacher's) answers")
+    p.add_argument("--questions", default=None,
+                   help="prompts by id, when the answer files lack them")
+    p.add_argument("--output-dir", default="judge_results", help="where verdicts and summary go")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    _add_judge_flags(p)
+    p.set_defaults(func=cmd_pairwise)
+
+    p = sub.add_parser("prompts", help="list the shipped judge prompts")
+    p.set_defaults(func=cmd_prompts)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        result = args.func(args)
+    except ValueError as err:
+        parser.exit(2, f"imitation-judge: error: {err}\n")
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
