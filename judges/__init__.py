@@ -9,6 +9,9 @@
 - ``judges.metrics``: win rates with bootstrap intervals, and the style-controlled win rate.
 - ``judges.agreement``: judge-vs-human agreement on PandaLM and Auto-J; ``judges.cli`` is
   ``imitation-judge``.
+- ``judges.endpoint``: judge settings from the environment or task metadata;
+  ``judges.judging``: one batched judging pass and its metrics (used by the lm-eval judge
+  tasks); ``judges.rescore``: re-judge an earlier run's samples file.
 
 Prompts are versioned data files in ``judges/prompts``. This package imports no other package
 of the suite, and importing it builds no client and reads no secret.

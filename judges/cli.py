@@ -3,6 +3,7 @@
     imitation-judge agreement --dataset pandalm --verdicts gpt-3.5-turbo
     imitation-judge agreement --dataset autoj --run-judge --base-url URL --model gpt-4o --limit 200
     imitation-judge pairwise --answers model.jsonl --reference teacher.jsonl --model gpt-4o
+    imitation-judge rescore results/MODEL/TIME/samples_imitation_judge_koala.jsonl
     imitation-judge prompts
 
 Every command that writes results writes ``config.json`` (the resolved settings, never the API
@@ -137,6 +138,51 @@ def cmd_pairwise(args: argparse.Namespace) -> dict[str, Any]:
     return summary
 
 
+def cmd_rescore(args: argparse.Namespace) -> dict[str, Any]:
+    """Re-judge the samples files of earlier lm-eval runs (one batch for all of them)."""
+    from judges.config import load_yaml
+    from judges.judging import judge_run
+    from judges.records import ChatCallError
+    from judges.rescore import endpoint_for, read_samples, task_report, write_verdicts
+
+    reference = Path(args.reference) if args.reference else None
+    sets = [read_samples(Path(p), reference, args.limit) for p in args.samples]
+    tasks = [s.task for s in sets]
+    if len(set(tasks)) < len(tasks):
+        raise ValueError(f"two samples files are for the same task ({', '.join(tasks)}); "
+                         "rescore them one at a time")
+    given = load_yaml(Path(args.client_config), ClientConfig) if args.client_config else {}
+    names = {f.name for f in dataclasses.fields(ClientConfig)}
+    given.update({k: v for k, v in vars(args).items() if k in names})
+    recorded = next((s.recorded_judge for s in sets if s.recorded_judge), None)
+    endpoint = endpoint_for(recorded, given, args.prompt)
+    items = [item for s in sets for item in s.items]
+    try:
+        verdicts, usage = judge_run(items, endpoint, both_orders=not args.one_order,
+                                    progress=not args.quiet, keep_going=False)
+    except ChatCallError as err:
+        raise ValueError(f"the judge failed: {err}") from None
+    out = Path(args.output_dir)
+    report: dict[str, Any] = {"judge": {"model": endpoint.client.model,
+                                        "base_url": endpoint.client.base_url,
+                                        "prompt": endpoint.prompt_id,
+                                        "both_orders": not args.one_order},
+                              "results": {}, "details": {}, "usage": usage}
+    start = 0
+    for sample_set in sets:
+        mine = verdicts[start:start + len(sample_set.items)]
+        start += len(sample_set.items)
+        detail = task_report(sample_set, mine, args.seed, both_orders=not args.one_order)
+        report["results"][sample_set.task] = detail.pop("metrics")
+        report["details"][sample_set.task] = detail
+        write_verdicts(out / f"verdicts_{sample_set.task}.jsonl", sample_set, mine)
+    _write_config(out, args, endpoint.client, samples=args.samples, reference=args.reference,
+                  limit=args.limit, prompt=endpoint.prompt_id, one_order=args.one_order,
+                  seed=args.seed, judge_from_samples=recorded is not None)
+    (out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
 def cmd_prompts(args: argparse.Namespace) -> dict[str, Any]:
     from judges.templates import shipped_prompts
 
@@ -181,6 +227,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     _add_judge_flags(p)
     p.set_defaults(func=cmd_pairwise)
+
+    p = sub.add_parser("rescore", help="re-judge the samples file(s) of an earlier lm-eval run",
+                       description="Re-judge the answers logged by an lm-eval run "
+                       "(--log_samples; imitation-eval logs them by default) without "
+                       "regenerating. Judge settings not given here default to those the run "
+                       "recorded in its samples (the judge tasks record them), so with the same "
+                       "cache no call is repeated; --cache-path '' disables the cache.")
+    p.add_argument("samples", nargs="+", metavar="SAMPLES.jsonl",
+                   help="samples_<task>[_<timestamp>].jsonl files, one per task")
+    p.add_argument("--reference", default=None,
+                   help="judge against these answers instead of the docs' references "
+                        "(joined on the doc's id, else the prompt)")
+    p.add_argument("--output-dir", default="rescore_results",
+                   help="where results.json, verdicts_<task>.jsonl and config.json go")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    _add_judge_flags(p)
+    p.set_defaults(func=cmd_rescore, prompt=None)
 
     p = sub.add_parser("prompts", help="list the shipped judge prompts")
     p.set_defaults(func=cmd_prompts)
