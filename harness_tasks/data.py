@@ -9,6 +9,7 @@ data layout" section lists the files each task reads. Nothing here runs at impor
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import os
 from collections.abc import Iterator
@@ -57,8 +58,14 @@ def local_file(relpath: str, *, hub_id: str) -> Path:
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-empty line; a bad row names file and line."""
-    with path.open(encoding="utf-8") as handle:
+    """Yield (line number, object) for each non-empty line of a .jsonl or .jsonl.gz file;
+    a bad row names file and line."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        handle = opener(path, "rt", encoding="utf-8")  # type: ignore[operator]
+    except FileNotFoundError:
+        raise DataError(f"{path} does not exist") from None
+    with handle:
         for lineno, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

@@ -167,18 +167,30 @@ def run(cfg: RunConfig) -> RunOutput:
     if cfg.seed is not None:
         seeds = {k: cfg.seed for k in ("random_seed", "numpy_random_seed",
                                        "torch_random_seed", "fewshot_random_seed")}
-    results = simple_evaluate(
-        model=cfg.model, model_args=model_args, tasks=tasks, num_fewshot=cfg.num_fewshot,
-        batch_size=cfg.batch_size, device=default_device(cfg), limit=cfg.limit,
-        log_samples=cfg.log_samples, apply_chat_template=cfg.apply_chat_template,
-        fewshot_as_multiturn=cfg.fewshot_as_multiturn, system_instruction=cfg.system_instruction,
-        gen_kwargs=cfg.gen_kwargs, task_manager=TaskManager(include_path=include),
-        confirm_run_unsafe_code=cfg.confirm_run_unsafe_code, **seeds,
-    )
+    try:
+        results = simple_evaluate(
+            model=cfg.model, model_args=model_args, tasks=tasks, num_fewshot=cfg.num_fewshot,
+            batch_size=cfg.batch_size, device=default_device(cfg), limit=cfg.limit,
+            log_samples=cfg.log_samples, apply_chat_template=cfg.apply_chat_template,
+            fewshot_as_multiturn=cfg.fewshot_as_multiturn,
+            system_instruction=cfg.system_instruction, gen_kwargs=cfg.gen_kwargs,
+            task_manager=TaskManager(include_path=include),
+            confirm_run_unsafe_code=cfg.confirm_run_unsafe_code, **seeds,
+        )
+    except ValueError as err:
+        if "marked as unsafe" in str(err):
+            raise ValueError(f"{err} With imitation-eval: pass --confirm-run-unsafe-code "
+                             "(HumanEval runs model-written code in the sandbox).") from None
+        raise
     if results is None:  # non-zero ranks under accelerate launch
         return RunOutput(Path(cfg.output_dir), {}, "")
     name = _slug(model_args.get("pretrained") or model_args.get("model") or cfg.model)
-    folder = Path(cfg.output_dir) / name / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    folder = Path(cfg.output_dir) / name / stamp
+    suffix = 1
+    while folder.exists():  # two runs in one second never share a folder
+        suffix += 1
+        folder = Path(cfg.output_dir) / name / f"{stamp}-{suffix}"
     table = make_table(results) + (make_table(results, "groups") if "groups" in results else "")
     write_outputs(folder, cfg, results)
     return RunOutput(folder, results, table)

@@ -25,7 +25,8 @@ def test_lm_eval_cli_with_include_path(tmp_path: Path, smollm2_dir: Path) -> Non
     out = subprocess.run(
         [lm_eval, "--model", "hf", "--model_args", f"pretrained={smollm2_dir}",
          "--tasks", "imitation_suite_lite", "--include_path", str(harness_tasks.task_dir()),
-         "--limit", "1", "--batch_size", "8", "--output_path", str(tmp_path / "out")],
+         "--limit", "1", "--batch_size", "8", "--confirm_run_unsafe_code",
+         "--output_path", str(tmp_path / "out")],
         capture_output=True, text=True, env=_env(), timeout=900,
     )
     assert out.returncode == 0, out.stderr[-3000:]
@@ -34,7 +35,8 @@ def test_lm_eval_cli_with_include_path(tmp_path: Path, smollm2_dir: Path) -> Non
     results = json.loads(results_file.read_text())
     reported = set(results["results"]) | set(results.get("groups", {}))
     for name in ("imitation_nq_open_0shot_lite", "imitation_nq_open_3shot_lite",
-                 "imitation_nq_open_chat_lite", "imitation_mmlu_lite", "imitation_mmlu_gen_lite"):
+                 "imitation_nq_open_chat_lite", "imitation_mmlu_lite", "imitation_mmlu_gen_lite",
+                 "imitation_humaneval_lite", "imitation_humaneval_chat_lite"):
         assert name in reported, name
     assert 0.0 <= results["results"]["imitation_mmlu_lite"]["acc,none"] <= 1.0
 

