@@ -107,7 +107,9 @@ def test_rescore_against_another_reference_file(tmp_path: Path, api_key: str) ->
               "--base-url", server.base_url, "--model", "j", "--api-key-env", KEY_ENV,
               "--output-dir", str(out), "--quiet", "--one-order"])
         assert len(server.bodies) == 3  # one order only
-        sent = server.bodies[0]["messages"][-1]["content"]
+        # requests run concurrently, so find d0's by its question, not by arrival order
+        [sent] = [b["messages"][-1]["content"] for b in server.bodies
+                  if "Name a prime number." in b["messages"][-1]["content"]]
     assert "## Reply B\n4" in sent  # the new reference, not the doc's "7"
     metrics = json.loads((out / "results.json").read_text())["results"]["mytask"]
     assert metrics["win_or_tie_rate"] == 1.0
