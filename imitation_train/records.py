@@ -1,0 +1,128 @@
+"""The one normalised chat record every reader produces and the trainer consumes.
+
+On disk a record is one JSON object per line:
+    {"id": "...", "messages": [{"role": "user", "content": "..."}, ...],
+     "source": "sharegpt", "teacher": "gpt-3.5-turbo" | null}
+Roles are "system" (optional, first only), "user" and "assistant"; a record used for training
+ends with an assistant turn.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+ROLES = ("system", "user", "assistant")
+
+
+class RecordError(ValueError):
+    """A record that cannot be used, with the file, line and field that is wrong."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None,
+                 field: str | None = None) -> None:
+        where = ""
+        if path is not None:
+            where = f"{path}" + (f":{line}" if line is not None else "")
+        if field is not None:
+            where = f"{where} field {field!r}" if where else f"field {field!r}"
+        super().__init__(f"{where}: {message}" if where else message)
+        self.path, self.line, self.field = path, line, field
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRecord:
+    id: str
+    messages: tuple[Message, ...]
+    source: str
+    teacher: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id,
+                "messages": [{"role": m.role, "content": m.content} for m in self.messages],
+                "source": self.source, "teacher": self.teacher}
+
+    @property
+    def has_assistant_reply(self) -> bool:
+        return any(m.role == "assistant" for m in self.messages)
+
+
+def validate_messages(messages: Any, *, path: str | Path | None = None,
+                      line: int | None = None) -> tuple[Message, ...]:
+    """Check roles, order and content types; return the messages as `Message`s."""
+    if not isinstance(messages, list) or not messages:
+        raise RecordError("must be a non-empty list of {role, content} objects",
+                          path=path, line=line, field="messages")
+    out: list[Message] = []
+    for i, raw in enumerate(messages):
+        name = f"messages[{i}]"
+        if not isinstance(raw, dict):
+            raise RecordError("must be an object with role and content", path=path, line=line,
+                              field=name)
+        role, content = raw.get("role"), raw.get("content")
+        if role not in ROLES:
+            raise RecordError(f"role must be one of {ROLES}, got {role!r}", path=path, line=line,
+                              field=f"{name}.role")
+        if role == "system" and i != 0:
+            raise RecordError("a system message may only come first", path=path, line=line,
+                              field=f"{name}.role")
+        if not isinstance(content, str):
+            raise RecordError(f"content must be a string, got {type(content).__name__}",
+                              path=path, line=line, field=f"{name}.content")
+        out.append(Message(role, content))
+    return tuple(out)
+
+
+def record_from_json(obj: Any, *, path: str | Path | None = None,
+                     line: int | None = None) -> ChatRecord:
+    if not isinstance(obj, dict):
+        raise RecordError("each line must be a JSON object", path=path, line=line)
+    rid = obj.get("id")
+    if not isinstance(rid, str) or not rid:
+        raise RecordError("must be a non-empty string", path=path, line=line, field="id")
+    source = obj.get("source")
+    if not isinstance(source, str) or not source:
+        raise RecordError("must be a non-empty string", path=path, line=line, field="source")
+    teacher = obj.get("teacher")
+    if teacher is not None and not isinstance(teacher, str):
+        raise RecordError("must be a string or null", path=path, line=line, field="teacher")
+    return ChatRecord(rid, validate_messages(obj.get("messages"), path=path, line=line),
+                      source, teacher)
+
+
+def read_records(path: str | Path) -> Iterator[ChatRecord]:
+    """Read a normalised JSONL file; errors name the file, line and field."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecordError(f"file not found: {path}", path=path)
+    with path.open(encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise RecordError(f"invalid JSON ({exc.msg} at column {exc.colno})",
+                                  path=path, line=number) from None
+            yield record_from_json(obj, path=path, line=number)
+
+
+def write_records(path: str | Path, records: Iterable[ChatRecord]) -> int:
+    """Write records as JSONL atomically (temp file + rename); returns the count."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+            count += 1
+    tmp.replace(path)
+    return count
