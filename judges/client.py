@@ -296,7 +296,7 @@ class OpenAIChatClient:
             request_id = raw.headers.get("x-request-id")
             return raw.json(), request_id
         except openai.APIStatusError as err:
-            reason = f"HTTP {err.status_code}: {err.message}"
+            reason = f"HTTP {err.status_code}: {_status_detail(err)}"
             if err.status_code not in RETRYABLE_STATUS:
                 raise self._error(request, "rejected", reason, attempt, status=err.status_code,
                                   request_id=err.request_id) from None
@@ -340,6 +340,20 @@ class OpenAIChatClient:
                                   usage_known=isinstance(raw_usage, dict))
         return ChatResult(text=text, usage=usage, cost=cost, request_id=request_id, cached=False,
                           finish_reason=choice.get("finish_reason"), refusal=message.get("refusal"))
+
+
+def _status_detail(err: Any) -> str:
+    """The server's own words for an error status: the SDK's message, or, when the body was not
+    OpenAI's error shape (the SDK then says only "Error code: 400"), the body itself, cut short."""
+    message = str(getattr(err, "message", "") or "")
+    if message.startswith("Error code:"):
+        try:
+            text = err.response.text.strip()
+        except Exception:  # a streamed or unreadable body: keep the SDK's message
+            text = ""
+        if text:
+            return f"{message}: {text[:500]}"
+    return message
 
 
 def _http_response_type() -> type:

@@ -113,6 +113,16 @@ def test_client_error_surfaces_at_once_with_request_id_and_model(make_client) ->
         assert caught.value.error.kind == "rejected"
 
 
+def test_client_error_names_the_servers_own_reason(make_client) -> None:
+    """A 400 whose body is not OpenAI's error shape (transformers serve, FastAPI) still says
+    what the server said, not only "Error code: 400"."""
+    detail = b'{"detail":"Server is pinned to model-x; requested judge-model."}'
+    with ScriptedServer(lambda b, seen: Reply(status=400, raw=detail)) as server:
+        result = only(make_client(server.base_url), "bad")
+    assert isinstance(result, ChatError) and result.kind == "rejected"
+    assert "pinned to model-x" in result.message
+
+
 def test_auth_error_stops_the_batch(make_client) -> None:
     with ScriptedServer(lambda b, seen: Reply(status=401)) as server:
         client = make_client(server.base_url, concurrency=2)
