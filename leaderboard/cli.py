@@ -1,0 +1,279 @@
+"""imitation-leaderboard: store, serve and export evaluation results around "gap closed".
+
+    imitation-leaderboard push results/MODEL/TIME/            # results.json + samples + config
+    imitation-leaderboard push results.json --samples DIR --card imitation_card.json
+    imitation-leaderboard push --checkpoint ckpt/ --tasks imitation_suite_lite
+    imitation-leaderboard push results/... --url http://HOST:8000   # over HTTP (token in env)
+    imitation-leaderboard publish teacher_numbers.json        # published numbers + source
+    imitation-leaderboard push-agreement judge_out/agreement.json
+    imitation-leaderboard token create --user alice --scopes push,read
+    imitation-leaderboard serve --db sqlite:///leaderboard.sqlite --port 8000
+    imitation-leaderboard export --html site/
+
+Every command takes --db (default sqlite:///leaderboard.sqlite) and --settings FILE.yaml;
+``python -m leaderboard.cli --help`` works the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from judges.config import ConfigError, add_flags, from_args
+from leaderboard.settings import Settings
+
+log = logging.getLogger("leaderboard")
+TOKEN_ENV = "IMITATION_LEADERBOARD_TOKEN"
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return from_args(Settings, args, args.settings)
+
+
+def _engine(args: argparse.Namespace):
+    from leaderboard.db import make_engine, migrate
+
+    if getattr(args, "_engine", None) is None:
+        args._engine = make_engine(_settings(args).db)
+        migrate(args._engine)
+    return args._engine
+
+
+def _post(url: str, path: str, body: dict[str, Any], token_env: str) -> dict[str, Any]:
+    """POST JSON to a running leaderboard; the token comes from the environment only."""
+    import urllib.error
+    import urllib.request
+
+    token = os.environ.get(token_env)
+    if not token:
+        raise ValueError(f"environment variable {token_env} is not set: export a token with "
+                         "the push scope (imitation-leaderboard token create ...)")
+    req = urllib.request.Request(url.rstrip("/") + path, data=json.dumps(body).encode("utf-8"),
+                                 method="POST", headers={"Content-Type": "application/json",
+                                                         "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=300) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        detail = err.read().decode("utf-8", "replace")[:2000]
+        if err.code == 409 and err.headers.get("X-Run-Id"):
+            return {"duplicate": True, "run_id": int(err.headers["X-Run-Id"]), "detail": detail}
+        raise ValueError(f"the server refused the push ({err.code}): {detail}") from None
+
+
+def _run_checkpoint(args: argparse.Namespace) -> Path:
+    from harness_tasks.runner import RunConfig, run
+
+    ckpt = Path(args.checkpoint)
+    if not ckpt.is_dir():
+        raise ValueError(f"--checkpoint {ckpt} is not a folder (an HF model folder)")
+    cfg = RunConfig(pretrained=str(ckpt), tasks=args.tasks, output_dir=args.output_dir,
+                    limit=args.limit, apply_chat_template=args.apply_chat_template,
+                    confirm_run_unsafe_code=args.confirm_run_unsafe_code)
+    out = run(cfg)
+    print(out.table, file=sys.stderr)  # stdout stays the JSON outcome
+    return out.folder
+
+
+def cmd_push(args: argparse.Namespace) -> Any:
+    from leaderboard.payload import CARD_FILE
+
+    if not args.url:
+        _settings(args)  # a bad --db fails before any file is read or model evaluated
+    card = Path(args.card) if args.card else None
+    if args.checkpoint:
+        results = _run_checkpoint(args)
+        if card is None and (Path(args.checkpoint) / CARD_FILE).is_file():
+            card = Path(args.checkpoint) / CARD_FILE
+    elif args.results:
+        results = Path(args.results)
+        if results.is_dir() and not (results / "results.json").is_file():
+            return _push_tree(args, results)
+    else:
+        raise ValueError("give a results.json (or its folder), or --checkpoint DIR")
+    return _push_one(args, results, card)
+
+
+def _push_tree(args: argparse.Namespace, root: Path) -> list[dict[str, Any]]:
+    """Every results folder under ``root`` (e.g. imitation-eval's --output-dir), oldest first;
+    runs stored before are reported as duplicates."""
+    found = sorted(root.rglob("results.json"), key=lambda p: p.parent.name)
+    if not found:
+        raise ValueError(f"{root}: no results.json in this folder or below")
+    if args.model or args.card:
+        raise ValueError("--model and --card name one run: push its folder, not a tree")
+    return [{"folder": str(p.parent), **_push_one(args, p.parent, None)} for p in found]
+
+
+def _push_one(args: argparse.Namespace, results: Path, card: Path | None) -> dict[str, Any]:
+    from leaderboard.payload import build_payload
+
+    body = build_payload(results, [Path(p) for p in args.samples or []], card,
+                         name=args.model, kind=args.kind, base=args.base, teacher=args.teacher,
+                         params=args.params)
+    if args.url:
+        return _post(args.url, "/api/runs", body, args.token_env)
+    from leaderboard.ingest import DuplicateRun, store_push
+    from leaderboard.schemas import PushPayload
+
+    try:
+        outcome = store_push(_engine(args), PushPayload.model_validate(body))
+    except DuplicateRun as err:
+        return {"duplicate": True, "run_id": err.run_id, "detail": str(err)}
+    return {"run_id": outcome.run_id, "model": outcome.model, "status": outcome.status,
+            "detail": outcome.detail, "scores": outcome.scores}
+
+
+def cmd_publish(args: argparse.Namespace) -> dict[str, Any]:
+    from leaderboard.ingest import store_published
+    from leaderboard.payload import read_json
+    from leaderboard.schemas import PublishedPayload
+
+    body = read_json(Path(args.file), "published numbers")
+    if args.url:
+        return _post(args.url, "/api/published", body, args.token_env)
+    outcome = store_published(_engine(args), PublishedPayload.model_validate(body))
+    return {"run_id": outcome.run_id, "model": outcome.model, "status": outcome.status}
+
+
+def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
+    from leaderboard.ingest import store_agreement
+    from leaderboard.payload import read_json
+    from leaderboard.schemas import AgreementPayload
+
+    body = read_json(Path(args.file), "agreement report")
+    if args.url:
+        return _post(args.url, "/api/judge-agreement", body, args.token_env)
+    row = store_agreement(_engine(args), AgreementPayload.model_validate(body), args.file)
+    return {"judge_run_id": row}
+
+
+def cmd_token(args: argparse.Namespace) -> Any:
+    from leaderboard import auth
+
+    engine = _engine(args)
+    if args.action == "create":
+        if not args.user:
+            raise ValueError("token create needs --user NAME")
+        token_id, text = auth.create_token(engine, args.user, args.scopes.split(","))
+        return {"id": token_id, "token": text, "note": "shown once: store it now"}
+    if args.action == "revoke":
+        if args.id is None or not auth.revoke_token(engine, args.id):
+            raise ValueError(f"no token with id {args.id} (see `token list`)")
+        return {"id": args.id, "revoked": True}
+    return auth.list_tokens(engine)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from leaderboard.app import create_app
+
+    settings = _settings(args)
+    app = create_app(settings, _engine(args))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+
+
+def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
+    from leaderboard.export import export_html
+
+    settings = _settings(args)
+    files = export_html(_engine(args), Path(args.html), settings.bootstrap_draws, settings.seed)
+    return {"folder": str(Path(args.html).resolve()), "files": len(files),
+            "open": str((Path(args.html) / "index.html").resolve())}
+
+
+def cmd_migrate(args: argparse.Namespace) -> dict[str, Any]:
+    from leaderboard.db import current_revision
+
+    return {"db": _settings(args).db.split("@")[-1], "revision": current_revision(_engine(args))}
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    add_flags(p, Settings)
+    p.add_argument("--settings", help="YAML file of settings (flags win)")
+
+
+def _remote(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--url", help="push to a running leaderboard at this URL instead of --db")
+    p.add_argument("--token-env", default=TOKEN_ENV,
+                   help=f"environment variable holding the bearer token (default {TOKEN_ENV})")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="imitation-leaderboard", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-v", "--verbose", action="store_true")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("push", help="store a run (results.json, samples, imitation_card)")
+    p.add_argument("results", nargs="?", help="results.json or the results folder")
+    p.add_argument("--samples", nargs="*", help="samples_<task>.jsonl files or folders")
+    p.add_argument("--card", help="imitation_card.json (lineage of an imitation checkpoint)")
+    p.add_argument("--checkpoint", help="HF model folder: run imitation-eval on it, then push")
+    p.add_argument("--tasks", default="imitation_suite_lite", help="with --checkpoint")
+    p.add_argument("--limit", type=float, help="with --checkpoint: examples per task")
+    p.add_argument("--output-dir", default="results", help="with --checkpoint")
+    p.add_argument("--apply-chat-template", action="store_true", help="with --checkpoint")
+    p.add_argument("--confirm-run-unsafe-code", action="store_true", help="with --checkpoint")
+    p.add_argument("--model", help="row name (default: card name, else the model folder)")
+    p.add_argument("--kind", choices=("base", "imitation", "teacher"),
+                   help="default: imitation with a card, else base")
+    p.add_argument("--base", help="base model name (imitation rows; default: card base_model)")
+    p.add_argument("--teacher", help="teacher model name (default: card teacher)")
+    p.add_argument("--params", type=int, help="parameter count (for base-size curves)")
+    _common(p)
+    _remote(p)
+    p.set_defaults(func=cmd_push)
+    p = sub.add_parser("publish", help="store published numbers (e.g. a teacher's) + source")
+    p.add_argument("file", help="JSON: {model: {name, kind}, source, scores: [...]}")
+    _common(p)
+    _remote(p)
+    p.set_defaults(func=cmd_publish)
+    p = sub.add_parser("push-agreement", help="store an imitation-judge agreement.json")
+    p.add_argument("file")
+    _common(p)
+    _remote(p)
+    p.set_defaults(func=cmd_agreement)
+    p = sub.add_parser("token", help="create, revoke or list bearer tokens")
+    p.add_argument("action", choices=("create", "revoke", "list"))
+    p.add_argument("--user")
+    p.add_argument("--scopes", default="push,read", help="comma-separated: read,push,admin")
+    p.add_argument("--id", type=int, help="token id (revoke)")
+    _common(p)
+    p.set_defaults(func=cmd_token)
+    p = sub.add_parser("serve", help="serve the pages and the API (uvicorn)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    _common(p)
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("export", help="write a static HTML copy")
+    p.add_argument("--html", required=True, help="output folder")
+    _common(p)
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("migrate", help="create or upgrade the database schema")
+    _common(p)
+    p.set_defaults(func=cmd_migrate)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result = args.func(args)
+    except (ValueError, ConfigError) as err:  # PayloadError, DuplicateRun, ValidationError ...
+        print(f"imitation-leaderboard {args.command}: {err}", file=sys.stderr)
+        return 2
+    if result is not None:
+        print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""Read an lm-eval results dict (as written by ``imitation-eval run``) into typed score rows.
+
+Strict: anything the leaderboard relies on that is missing or of the wrong type is a
+:class:`PayloadError` naming the field (``results.results.<task>.<metric>``) and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+STDERR = "_stderr"
+SKIP_KEYS = frozenset({"alias", "name", "sample_len", "sample_count", "samples"})
+
+
+class PayloadError(ValueError):
+    """A pushed payload that cannot be stored; the message names the field and the fix."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    task: str
+    task_version: str
+    n_shot: int
+    chat_template: bool
+    judge_model: str
+    judge_prompt: str
+    harness_version: str
+    metric: str
+    filter: str
+
+    def label(self) -> str:
+        parts = [self.task, f"v{self.task_version}", f"{self.n_shot}-shot"]
+        if self.chat_template:
+            parts.append("chat")
+        if self.judge_model:
+            parts.append(f"judge {self.judge_model} {self.judge_prompt}".strip())
+        parts.append(f"{self.metric}" + (f",{self.filter}" if self.filter != "none" else ""))
+        parts.append(self.harness_version)
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class ParsedScore:
+    identity: Identity
+    value: float
+    stderr: float | None
+    n: int | None
+    higher_is_better: bool
+    primary: bool
+    headline: bool
+
+
+@dataclass(frozen=True)
+class JudgeInfo:
+    model: str
+    prompt: str
+
+
+def _need(mapping: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(mapping, Mapping):
+        raise PayloadError(f"{where}: expected an object")
+    if key not in mapping:
+        raise PayloadError(f"{where}.{key} is missing: push the results.json that "
+                           "`imitation-eval run` (or lm-eval --output_path) wrote, unmodified")
+    value = mapping[key]
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise PayloadError(f"{where}.{key} must be {names}, got {type(value).__name__}")
+    return value
+
+
+def _number(value: Any, where: str) -> float | None:
+    """A finite float; "N/A" (lm-eval's no-stderr marker) and None are None."""
+    if value is None or value == "N/A":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PayloadError(f"{where} must be a number, got {type(value).__name__} {value!r:.60}")
+    if not math.isfinite(value):
+        raise PayloadError(f"{where} must be finite, got {value}")
+    return float(value)
+
+
+def harness_version(results: Mapping[str, Any], config: Mapping[str, Any] | None) -> str:
+    lm_eval = str(results.get("lm_eval_version") or "unknown")
+    suite = (config or {}).get("imitation_suite_version")
+    return f"suite {suite} / lm-eval {lm_eval}" if suite else f"lm-eval {lm_eval}"
+
+
+def chat_template_flag(results: Mapping[str, Any], config: Mapping[str, Any] | None) -> bool:
+    run_config = (config or {}).get("run_config") or {}
+    if "apply_chat_template" in run_config:
+        return bool(run_config["apply_chat_template"])
+    return bool(results.get("chat_template") or results.get("chat_template_sha"))
+
+
+def judge_from_samples(rows: list[Mapping[str, Any]]) -> JudgeInfo | None:
+    """The judge recorded in a judge task's docs (``doc.judge``, see judges.endpoint)."""
+    for row in rows[:1]:
+        doc = row.get("doc") if isinstance(row, Mapping) else None
+        raw = doc.get("judge") if isinstance(doc, Mapping) else None
+        if isinstance(raw, str):
+            try:
+                data = json.loads(raw)
+                return JudgeInfo(str(data["client"]["model"]), str(data.get("prompt_id", "")))
+            except (ValueError, KeyError, TypeError):
+                return None
+    return None
+
+
+def judge_from_config(task_config: Mapping[str, Any]) -> JudgeInfo | None:
+    meta = task_config.get("metadata") if isinstance(task_config, Mapping) else None
+    if isinstance(meta, Mapping) and meta.get("judge_model"):
+        return JudgeInfo(str(meta["judge_model"]), str(meta.get("judge_prompt", "pairwise")))
+    return None
+
+
+def _subtasks(results: Mapping[str, Any]) -> set[str]:
+    """Tasks inside a group that has an aggregate score of its own (shown via that group)."""
+    groups = results.get("group_subtasks") or {}
+    if not isinstance(groups, Mapping):
+        raise PayloadError("results.group_subtasks must be an object of group: [task, ...]")
+    scored = results.get("results") or {}
+
+    def has_score(name: str) -> bool:
+        metrics = scored.get(name)
+        return isinstance(metrics, Mapping) and any("," in str(k) for k in metrics)
+
+    return {t for group, members in groups.items() if has_score(group)
+            and isinstance(members, list) for t in members}
+
+
+def parse_results(results: Any, config: Mapping[str, Any] | None = None,
+                  samples: Mapping[str, list[Mapping[str, Any]]] | None = None,
+                  ) -> list[ParsedScore]:
+    """Every metric of every task and group in ``results`` as a typed score with its identity."""
+    if not isinstance(results, Mapping):
+        raise PayloadError("results: expected the JSON object lm-eval writes (results.json)")
+    per_task = _need(results, "results", Mapping, "results")
+    if not per_task:
+        raise PayloadError("results.results is empty: the run scored no task")
+    versions = _need(results, "versions", Mapping, "results")
+    n_shots = results.get("n-shot") or {}
+    configs = results.get("configs") or {}
+    hib = results.get("higher_is_better") or {}
+    n_samples = results.get("n-samples") or {}
+    harness = harness_version(results, config)
+    chat = chat_template_flag(results, config)
+    members = _subtasks(results)
+    out: list[ParsedScore] = []
+    for task, metrics in per_task.items():
+        where = f"results.results.{task}"
+        if not isinstance(metrics, Mapping):
+            raise PayloadError(f"{where} must be an object of metric: value")
+        if not isinstance(task, str) or not task or len(task) > 200:
+            raise PayloadError(f"results.results: task name {task!r:.80} must be 1-200 chars")
+        version = versions.get(task, "N/A")
+        shots = n_shots.get(task, 0)
+        if isinstance(shots, bool) or not isinstance(shots, int):
+            raise PayloadError(f"results.n-shot.{task} must be an integer, got {shots!r:.40}")
+        judge = judge_from_samples((samples or {}).get(task) or []) or judge_from_config(
+            configs.get(task) or {})
+        if judge is None and task.startswith("imitation_judge"):
+            judge = JudgeInfo("unknown", "unknown")
+        out.extend(_task_scores(task, metrics, str(version), shots, chat, judge, harness,
+                                hib.get(task) or {}, n_samples.get(task), where,
+                                headline=task not in members))
+    return out
+
+
+def _sample_count(metrics: Mapping[str, Any], n_info: Any, key: str) -> int | None:
+    if isinstance(n_info, Mapping) and isinstance(n_info.get("effective"), int):
+        return n_info["effective"]
+    counts = metrics.get("sample_count")
+    if isinstance(counts, Mapping) and isinstance(counts.get(key), int):
+        return counts[key]
+    n = metrics.get("sample_len")
+    return n if isinstance(n, int) and not isinstance(n, bool) else None
+
+
+def _task_scores(task: str, metrics: Mapping[str, Any], version: str, shots: int, chat: bool,
+                 judge: JudgeInfo | None, harness: str, hib: Mapping[str, Any], n_info: Any,
+                 where: str, headline: bool) -> list[ParsedScore]:
+    out: list[ParsedScore] = []
+    first = True
+    for key, raw in metrics.items():
+        if key in SKIP_KEYS or "," not in key:
+            continue
+        metric, _, filt = key.partition(",")
+        if metric.endswith(STDERR):
+            continue
+        value = _number(raw, f"{where}.{key}")
+        if value is None:
+            continue
+        stderr = _number(metrics.get(f"{metric}{STDERR},{filt}"), f"{where}.{metric}_stderr")
+        identity = Identity(task, version, shots, chat, judge.model if judge else "",
+                            judge.prompt if judge else "", harness, metric, filt)
+        out.append(ParsedScore(identity, value, stderr, _sample_count(metrics, n_info, key),
+                               bool(hib.get(metric, True)), first, headline))
+        first = False
+    return out
