@@ -28,7 +28,7 @@ class RecordError(ValueError):
         if field is not None:
             where = f"{where} field {field!r}" if where else f"field {field!r}"
         super().__init__(f"{where}: {message}" if where else message)
-        self.path, self.line, self.field = path, line, field
+        self.message, self.path, self.line, self.field = message, path, line, field
 
 
 @dataclass(frozen=True)
@@ -126,3 +126,44 @@ def write_records(path: str | Path, records: Iterable[ChatRecord]) -> int:
             count += 1
     tmp.replace(path)
     return count
+
+
+class RecordLog:
+    """An append-only JSONL of records, for collection: each record is flushed and fsynced as it
+    is written, so a crash loses at most the line being written. Opening an existing log cuts a
+    torn last line (a crash mid-write) and reads the ids already there, so a rerun skips them."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.ids: set[str] = set()
+        self.torn = 0
+        if self.path.exists():
+            data = self.path.read_bytes()
+            complete = data[:data.rfind(b"\n") + 1]
+            if len(complete) != len(data):
+                self.torn = 1
+                with self.path.open("r+b") as handle:
+                    handle.truncate(len(complete))
+            self.ids = {record.id for record in read_records(self.path)}
+        self._handle = self.path.open("a", encoding="utf-8")
+
+    def __contains__(self, record_id: str) -> bool:
+        return record_id in self.ids
+
+    def append(self, record: ChatRecord) -> None:
+        import os
+
+        self._handle.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self.ids.add(record.id)
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> "RecordLog":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
