@@ -134,9 +134,14 @@ class ReplyCache:
                 error = err
                 if db.in_transaction:
                     db.execute("ROLLBACK")
+            # One wake-up per event loop for the whole group, not one per row: each
+            # call_soon_threadsafe writes to the loop's self-pipe.
+            waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
             for _, loop, done in batch:
+                waiting.setdefault(loop, []).append(done)
+            for loop, futures in waiting.items():
                 try:
-                    loop.call_soon_threadsafe(_settle, done, error)
+                    loop.call_soon_threadsafe(_settle_all, futures, error)
                 except RuntimeError:  # the caller's loop is gone: nobody waits
                     pass
         db.close()
@@ -151,6 +156,11 @@ class ReplyCache:
             self._writer.join()
             self._writer = None
         self._db.close()
+
+
+def _settle_all(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for done in futures:
+        _settle(done, error)
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
