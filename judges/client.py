@@ -16,7 +16,7 @@ import importlib.util
 import logging
 import random
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence, runtime_checkable
 
 from judges.cache import ReplyCache
 from judges.config import ClientConfig
@@ -191,14 +191,8 @@ class OpenAIChatClient:
                 bar.set_postfix(cost=f"${self.ledger.spent:.4f}", cached=self.ledger.cache_hits,
                                 refresh=False)
 
-        tasks = [asyncio.ensure_future(one(i)) for i in first.values()]
         try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+            await gather_or_cancel(one(i) for i in first.values())
         finally:
             bar.close()
         for i, key in enumerate(keys):
@@ -371,6 +365,19 @@ def _http_response_type() -> type:
     return httpx_module.Response
 
 
+async def gather_or_cancel(coroutines: Iterable[Awaitable[Any]]) -> list[Any]:
+    """Run the coroutines concurrently; if one raises, cancel the others (and wait for them to
+    finish cancelling) before re-raising, so no call is left running unobserved."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 async def complete_all(client: ChatClient, requests: Sequence[ChatRequest], *,
                        progress: bool = False, desc: str = "chat") -> list[ChatResult | ChatError]:
     """Every request's reply or error, concurrently, through any :class:`ChatClient`.
@@ -389,7 +396,7 @@ async def complete_all(client: ChatClient, requests: Sequence[ChatRequest], *,
         except ChatCallError as err:
             return err.error
 
-    return list(await asyncio.gather(*(one(r) for r in requests)))
+    return list(await gather_or_cancel(one(r) for r in requests))
 
 
 def run_sync(client: ChatClient, coroutine: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import collections
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -41,6 +40,7 @@ def run_calls(client: Any, jobs: Sequence[tuple[Any, Any]], on_reply: Callable[[
 
 async def _gather(client: Any, jobs: Sequence[tuple[Any, Any]],
                   on_reply: Callable[[Any, Any], None], desc: str, progress: bool) -> None:
+    from judges.client import gather_or_cancel
     from judges.records import ChatCallError, FatalAPIError
     from tqdm.auto import tqdm
 
@@ -56,14 +56,8 @@ async def _gather(client: Any, jobs: Sequence[tuple[Any, Any]],
         on_reply(key, result)
         bar.update(1)
 
-    tasks = [asyncio.ensure_future(one(k, r)) for k, r in jobs]
     try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+        await gather_or_cancel(one(k, r) for k, r in jobs)
     finally:
         bar.close()
 
