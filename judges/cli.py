@@ -4,6 +4,7 @@
     imitation-judge agreement --dataset autoj --run-judge --base-url URL --model gpt-4o --limit 200
     imitation-judge pairwise --answers model.jsonl --reference teacher.jsonl --model gpt-4o
     imitation-judge rescore results/MODEL/TIME/samples_imitation_judge_koala.jsonl
+    imitation-judge susceptibility --dataset nq --limit 100 --base-url URL --model gpt-4o
     imitation-judge prompts
 
 Every command that writes results writes ``config.json`` (the resolved settings, never the API
@@ -244,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     _add_judge_flags(p)
     p.set_defaults(func=cmd_rescore, prompt=None)
+
+    from judges.susceptibility import add_parser as add_susceptibility
+    add_susceptibility(sub, _add_judge_flags)
 
     p = sub.add_parser("prompts", help="list the shipped judge prompts")
     p.set_defaults(func=cmd_prompts)

@@ -1,0 +1,13 @@
+"""Factuality probes that separate style from substance (issue 5): pure scoring helpers shared
+by the task folders ``truthfulqa``, ``simpleqa`` and ``factuality``.
+
+- :mod:`~harness_tasks.factuality.threeway`: deterministic correct / incorrect / not-attempted
+  grading with hedge and abstention detection, and the run metrics (accuracy, accuracy given
+  attempted, SimpleQA F1, confident-wrong rate).
+- :mod:`~harness_tasks.factuality.llm_grading`: the same three-way grades from an LLM judge
+  (``judges.grading.FactualGrader``) when one is configured.
+- :mod:`~harness_tasks.factuality.distractors`: multiple-choice distractors for NQ facts.
+- :mod:`~harness_tasks.factuality.style_profile`: the paper's Table 2 style features.
+
+Importing any of them does no I/O and builds no client.
+"""

@@ -1,0 +1,112 @@
+"""The lm-eval plumbing shared by the three-way graded short-answer tasks (SimpleQA, NQ-open
+graded) and TruthfulQA generation.
+
+1. The loader attaches the judge's settings (JSON, never the key) to every doc, or "" when no
+   judge is configured: :func:`with_judge`.
+2. The model answers every question.
+3. The filter :func:`grade_answers` grades the whole run at once: deterministically
+   (``threeway.grade_answer``), and, when the docs carry a judge, with the LLM factual grader
+   in one concurrent, cached batch. The grade that counts is the LLM's when there is a judge;
+   the deterministic grade is kept next to it, so the run also reports their agreement.
+4. :func:`process_results` makes one item per answer; the aggregations in
+   :data:`AGGREGATIONS` compute the run's figures (``threeway.summarize``), ``llm_graded``
+   (1.0: graded by the LLM judge, 0.0: by the deterministic grader) and ``grader_agreement``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from harness_tasks.factuality.llm_grading import grade_with_llm, grader_name, optional_endpoint
+from harness_tasks.factuality.threeway import grade_answer, is_hedged, summarize
+
+log = logging.getLogger(__name__)
+
+INSTRUCTION = ("Answer the question with a short answer (a name, date, number or phrase). "
+               "If you do not know the answer, say \"I don't know\".")
+GOLD_SEPARATOR = " / "
+
+
+def with_judge(rows: list[dict[str, Any]], metadata: Mapping[str, Any],
+               judge_json: str | None = None) -> list[dict[str, Any]]:
+    """The rows with a ``judge`` field: the given or configured judge's settings, or ""."""
+    if judge_json is None:
+        endpoint = optional_endpoint(metadata)
+        judge_json = endpoint.to_json() if endpoint else ""
+        log.info("three-way grader: %s", grader_name(judge_json))
+    return [dict(row, judge=judge_json) for row in rows]
+
+
+def doc_to_text(doc: Mapping[str, Any]) -> str:
+    question = str(doc["question"]).strip()
+    question = question[:1].upper() + question[1:]
+    return f"{INSTRUCTION}\n\nQuestion: {question}{'' if question.endswith('?') else '?'}\nAnswer:"
+
+
+def grade_answers(resps: Sequence[Sequence[str]],
+                  docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Filter: one grade record per answer (see the module docstring)."""
+    answers = [(r[0] if r else "").strip() for r in resps]
+    records = []
+    for answer, doc in zip(answers, docs):
+        det = grade_answer(answer, list(doc["answer"]), str(doc["question"]))
+        records.append({"answer": answer, "grade": det.grade, "hedged": det.hedged,
+                        "deterministic_grade": det.grade, "matched": det.matched,
+                        "grader": "deterministic", "judge_text": None})
+    by_judge: dict[str, list[int]] = {}
+    for i, doc in enumerate(docs):
+        if doc.get("judge"):
+            by_judge.setdefault(str(doc["judge"]), []).append(i)
+    for judge, indices in by_judge.items():
+        llm = grade_with_llm([str(docs[i]["question"]) for i in indices],
+                             [GOLD_SEPARATOR.join(docs[i]["answer"]) for i in indices],
+                             [answers[i] for i in indices], judge)
+        for i, result in zip(indices, llm):
+            records[i].update(grade=result["grade"], grader=grader_name(judge),
+                              judge_text=result["judge_text"],
+                              unscored_reason=result["unscored_reason"],
+                              hedged=is_hedged(answers[i]) if result["grade"] != "not_attempted"
+                              else False)
+    return records
+
+
+METRICS = ("accuracy", "accuracy_given_attempted", "f1", "not_attempted_rate",
+           "confident_wrong_rate", "hedge_rate", "unscored", "llm_graded", "grader_agreement")
+
+
+def process_results(doc: Mapping[str, Any], results: Sequence[Mapping[str, Any]]
+                    ) -> dict[str, Any]:
+    record = results[0]
+    item = {"grade": record["grade"], "hedged": bool(record["hedged"]),
+            "deterministic_grade": record["deterministic_grade"],
+            "llm": record["grader"] != "deterministic"}
+    return {name: item for name in METRICS}
+
+
+def llm_graded(items: list[Mapping[str, Any]]) -> float:
+    """Share of answers graded by the LLM judge (0.0: all by the deterministic grader)."""
+    return sum(1 for it in items if it["llm"]) / len(items) if items else math.nan
+
+
+def grader_agreement(items: list[Mapping[str, Any]]) -> float:
+    """Share of LLM-graded (scored) answers whose deterministic grade is the same; NaN if none."""
+    both = [it for it in items if it["llm"] and it["grade"] != "unscored"]
+    if not both:
+        return math.nan
+    return sum(1 for it in both if it["grade"] == it["deterministic_grade"]) / len(both)
+
+
+def _summary_aggregation(name: str) -> Callable[[list[Mapping[str, Any]]], float]:
+    def aggregate(items: list[Mapping[str, Any]]) -> float:
+        return summarize(items)[name]
+
+    aggregate.__name__ = name
+    return aggregate
+
+
+AGGREGATIONS: dict[str, Callable[[list[Mapping[str, Any]]], float]] = {
+    **{name: _summary_aggregation(name) for name in METRICS[:7]},
+    "llm_graded": llm_graded, "grader_agreement": grader_agreement}

@@ -1,0 +1,140 @@
+"""NQ-open three-way graded, knowledge versus format (NQ as choices) and the style profile.
+
+Referenced from the task YAMLs with ``!function utils.<name>``; the scoring lives in
+``harness_tasks.factuality`` (README.md). Importing this file does no I/O and builds no client.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from harness_tasks.factuality import shortform, style_profile
+from harness_tasks.factuality.distractors import build_choices
+from harness_tasks.factuality.llm_grading import optional_endpoint
+from harness_tasks.subsets import seeded_indices
+from harness_tasks.tasks.nq_open import utils as nq
+
+if TYPE_CHECKING:
+    import datasets
+
+SPLIT = "test"
+
+
+def _nq_rows() -> list[dict[str, Any]]:
+    dev = nq.load_nq_open()[nq.SPLIT]
+    return [{"id": f"nq-{i}", "question": r["question"], "answer": list(r["answer"])}
+            for i, r in enumerate(dev)]
+
+
+def _subset(rows: list[dict[str, Any]], lite_size: int | None) -> list[dict[str, Any]]:
+    if lite_size is None:
+        return rows
+    return [rows[i] for i in seeded_indices(len(rows), int(lite_size))]
+
+
+def _dataset(rows: list[dict[str, Any]]) -> datasets.DatasetDict:
+    import datasets
+
+    return datasets.DatasetDict({SPLIT: datasets.Dataset.from_list(rows)})
+
+
+def load_nq_graded(lite_size: int | None = None, **metadata: Any) -> datasets.DatasetDict:
+    """NQ-open dev for three-way grading (optional judge settings in ``judge_*`` metadata)."""
+    return _dataset(shortform.with_judge(_subset(_nq_rows(), lite_size), metadata))
+
+
+def load_nq_choice(lite_size: int | None = None, **_: Any) -> datasets.DatasetDict:
+    """NQ-open dev with 4 choices each (``choices``, ``label``), drawn on the full dev set."""
+    rows = _nq_rows()
+    for row, (choices, label) in zip(rows, build_choices([r["answer"] for r in rows])):
+        row.update(choices=choices, label=label)
+    return _dataset(_subset(rows, lite_size))
+
+
+def doc_to_text_choice(doc: Mapping[str, Any]) -> str:
+    """The closed-book prompt of imitation_nq_open_0shot; the choices are its continuations."""
+    return nq.doc_to_text(dict(doc))
+
+
+doc_to_text = shortform.doc_to_text
+grade_answers = shortform.grade_answers
+process_results = shortform.process_results
+accuracy = shortform.AGGREGATIONS["accuracy"]
+accuracy_given_attempted = shortform.AGGREGATIONS["accuracy_given_attempted"]
+f1 = shortform.AGGREGATIONS["f1"]
+not_attempted_rate = shortform.AGGREGATIONS["not_attempted_rate"]
+confident_wrong_rate = shortform.AGGREGATIONS["confident_wrong_rate"]
+hedge_rate = shortform.AGGREGATIONS["hedge_rate"]
+unscored = shortform.AGGREGATIONS["unscored"]
+llm_graded = shortform.llm_graded
+grader_agreement = shortform.grader_agreement
+
+
+# --- style profile ---------------------------------------------------------------------------
+
+def load_style_prompts(lite_size: int | None = None, **metadata: Any) -> datasets.DatasetDict:
+    """AlpacaEval's 805 prompts with gpt-3.5-turbo-0301's replies (``reference``); the judge
+    settings, when configured, for the authoritative-tone rating."""
+    from harness_tasks.tasks.judge.prompt_sets import alpaca_eval_rows
+
+    rows = [{"id": r["id"], "question": r["question"], "reference": r["reference"]}
+            for r in alpaca_eval_rows()]
+    rows = _subset(rows, lite_size)
+    endpoint = optional_endpoint(metadata)
+    judge = endpoint.to_json() if endpoint else ""
+    return _dataset([dict(r, judge=judge) for r in rows])
+
+
+def doc_to_text_open(doc: Mapping[str, Any]) -> str:
+    """The prompt verbatim (with --apply_chat_template, the one user turn)."""
+    return str(doc["question"])
+
+
+def style_answers(resps: Sequence[Sequence[str]],
+                  docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Filter: the style features of every answer; the tone rating when there is a judge."""
+    from harness_tasks.factuality.tone import rate_tone
+
+    answers = [(r[0] if r else "").strip() for r in resps]
+    records = [dict(style_profile.features(a, str(d["reference"])), answer=a, tone=None)
+               for a, d in zip(answers, docs)]
+    judged = [i for i, d in enumerate(docs) if d.get("judge")]
+    if judged:
+        tones = rate_tone([str(docs[i]["question"]) for i in judged],
+                          [answers[i] for i in judged], str(docs[judged[0]]["judge"]))
+        for i, tone in zip(judged, tones):
+            records[i]["tone"] = tone
+    return records
+
+
+STYLE_METRICS = ("list_when_teacher_lists", "summary_paragraph", "unigram_overlap",
+                 "length_pearson", "mean_length", "authoritative_tone")
+
+
+def process_results_style(doc: Mapping[str, Any], results: Sequence[Mapping[str, Any]]
+                          ) -> dict[str, Any]:
+    item = {k: v for k, v in results[0].items() if k != "answer"}
+    return {name: item for name in STYLE_METRICS}
+
+
+def _profile_metric(name: str):
+    def aggregate(items: list[Mapping[str, Any]]) -> float:
+        return style_profile.profile(items)[name]
+
+    aggregate.__name__ = name
+    return aggregate
+
+
+list_when_teacher_lists = _profile_metric("list_when_teacher_lists")
+summary_paragraph = _profile_metric("summary_paragraph")
+unigram_overlap = _profile_metric("unigram_overlap")
+length_pearson = _profile_metric("length_pearson")
+mean_length = _profile_metric("mean_length")
+
+
+def authoritative_tone(items: list[Mapping[str, Any]]) -> float:
+    """% of judge-rated answers with an authoritative tone; NaN without a judge."""
+    rated = [it["tone"] for it in items if it.get("tone") is not None]
+    return 100 * sum(rated) / len(rated) if rated else math.nan

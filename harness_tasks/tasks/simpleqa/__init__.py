@@ -1,0 +1,1 @@
+"""SimpleQA, three-way graded (correct / incorrect / not attempted); see README.md."""

@@ -1,0 +1,1 @@
+"""TruthfulQA MC1 / MC2 (log-likelihood) and generation graded by an LLM judge; see README.md."""
