@@ -110,3 +110,13 @@ def _summary_aggregation(name: str) -> Callable[[list[Mapping[str, Any]]], float
 AGGREGATIONS: dict[str, Callable[[list[Mapping[str, Any]]], float]] = {
     **{name: _summary_aggregation(name) for name in METRICS[:7]},
     "llm_graded": llm_graded, "grader_agreement": grader_agreement}
+
+# Module-level names for the task YAMLs' ``!function utils.<name>`` (re-exported by each task
+# family's utils.py with one import).
+accuracy = AGGREGATIONS["accuracy"]
+accuracy_given_attempted = AGGREGATIONS["accuracy_given_attempted"]
+f1 = AGGREGATIONS["f1"]
+not_attempted_rate = AGGREGATIONS["not_attempted_rate"]
+confident_wrong_rate = AGGREGATIONS["confident_wrong_rate"]
+hedge_rate = AGGREGATIONS["hedge_rate"]
+unscored = AGGREGATIONS["unscored"]

@@ -58,18 +58,10 @@ def doc_to_text_choice(doc: Mapping[str, Any]) -> str:
     return nq.doc_to_text(dict(doc))
 
 
-doc_to_text = shortform.doc_to_text
-grade_answers = shortform.grade_answers
-process_results = shortform.process_results
-accuracy = shortform.AGGREGATIONS["accuracy"]
-accuracy_given_attempted = shortform.AGGREGATIONS["accuracy_given_attempted"]
-f1 = shortform.AGGREGATIONS["f1"]
-not_attempted_rate = shortform.AGGREGATIONS["not_attempted_rate"]
-confident_wrong_rate = shortform.AGGREGATIONS["confident_wrong_rate"]
-hedge_rate = shortform.AGGREGATIONS["hedge_rate"]
-unscored = shortform.AGGREGATIONS["unscored"]
-llm_graded = shortform.llm_graded
-grader_agreement = shortform.grader_agreement
+# the graded short-form task functions, shared with the other graded family
+from harness_tasks.factuality.shortform import (  # noqa: E402,F401
+    accuracy, accuracy_given_attempted, confident_wrong_rate, doc_to_text, f1, grade_answers,
+    grader_agreement, hedge_rate, llm_graded, not_attempted_rate, process_results, unscored)
 
 
 # --- style profile ---------------------------------------------------------------------------
