@@ -1,0 +1,235 @@
+"""``imitation-train sweep CONFIG.yaml``: base models x token budgets x data kinds, each trained
+with ``sft`` and then evaluated with ``imitation-eval run`` (harness_tasks.runner).
+
+    output_dir: sweeps/paper
+    base_models: [smollm2-135m-instruct, gemma3-270m]
+    budgets: [300000, 3000000, null]          # tokens; null = all the data
+    data:                                     # data kind -> file(s)
+      broad: data/sharegpt_mix.jsonl
+      local: data/nq_synthetic.jsonl
+    evaluate_base: true                       # also score each base model once
+    train: {lr: 2.0e-5, max_seq_len: 2048}    # any sft setting but model/data/output_dir
+    eval: {tasks: imitation_suite_lite}       # any imitation-eval run setting but pretrained
+    push: false                               # true: push each result (needs a leaderboard API)
+
+Runs go to ``output_dir/<model>/<kind>/budget-<N|all>/`` (model folder ``model/``, eval results
+``eval/``). A run whose model and results exist is skipped, so an interrupted sweep resumes (and
+a half-trained run resumes from its last checkpoint). ``sweep.jsonl`` lists every run.
+
+Leaderboard hook: with ``push: true`` every result is passed to
+``leaderboard.client.push_run(payload, url=..., token=...)`` (``payload`` is the leaderboard's
+PushPayload: model spec, results.json, card, config); until that function exists, a sweep
+with ``push: true`` stops before training with an error saying so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from judges.config import ConfigError, load_yaml
+
+log = logging.getLogger(__name__)
+PushFn = Callable[[dict[str, Any]], Any]
+_RESERVED_TRAIN = {"model", "data", "output_dir", "token_budget", "data_kind"}
+_RESERVED_EVAL = {"pretrained", "output_dir"}
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    output_dir: str = field(default="sweeps/run", metadata={"help": "where every run goes"})
+    base_models: list = field(default_factory=lambda: ["smollm2-135m-instruct"], metadata={
+        "help": "presets, folders or Hub ids"})
+    budgets: list = field(default_factory=lambda: [None], metadata={
+        "help": "token budgets (null: all the data); each smaller one is a subset of larger"})
+    data: dict = field(default_factory=dict, metadata={
+        "help": "data kind -> training file (or comma-separated files)"})
+    evaluate_base: bool = field(default=True, metadata={"help": "also evaluate base models"})
+    train: dict = field(default_factory=dict, metadata={"help": "sft settings for every run"})
+    eval: dict = field(default_factory=dict, metadata={"help": "imitation-eval run settings"})
+    push: bool = field(default=False, metadata={"help": "push results to the leaderboard"})
+    push_url: str | None = field(default=None, metadata={"help": "leaderboard URL"})
+    push_token_env: str = field(default="IMITATION_LEADERBOARD_TOKEN", metadata={
+        "help": "environment variable holding the leaderboard write token"})
+
+    def __post_init__(self) -> None:
+        if not self.base_models or not all(isinstance(m, str) for m in self.base_models):
+            raise ConfigError("base_models must be a non-empty list of model names")
+        for b in self.budgets:
+            if b is not None and (isinstance(b, bool) or not isinstance(b, int) or b <= 0):
+                raise ConfigError(f"budgets: {b!r} is not a positive token count or null")
+        if not self.data or not all(isinstance(v, str) for v in self.data.values()):
+            raise ConfigError("data must map each data kind to a file (e.g. broad: x.jsonl)")
+        bad = (_RESERVED_TRAIN & set(self.train)) | {"pretrained"} & set(self.eval)
+        if bad:
+            raise ConfigError(f"train/eval must not set {sorted(bad)}: the sweep sets them")
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    model: str
+    kind: str  # data kind, or "base" for the untrained base model
+    budget: int | None
+    folder: Path
+
+    @property
+    def name(self) -> str:
+        if self.kind == "base":
+            return f"{_model_slug(self.model)}/base"
+        return f"{_model_slug(self.model)}/{self.kind}/{_budget_name(self.budget)}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
+
+
+def _model_slug(model: str) -> str:
+    """A folder name for a model: a local folder's own name, else the slugged name or Hub id."""
+    return _slug(Path(model).name if Path(model).is_dir() else model)
+
+
+def _budget_name(budget: int | None) -> str:
+    return "base" if budget == 0 else f"budget-{budget if budget is not None else 'all'}"
+
+
+def load_sweep(path: Path) -> SweepConfig:
+    values = load_yaml(path, SweepConfig)
+    try:
+        return SweepConfig(**values)
+    except TypeError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def plan_runs(cfg: SweepConfig) -> list[SweepRun]:
+    root = Path(cfg.output_dir)
+    runs = []
+    for model in cfg.base_models:
+        if cfg.evaluate_base:
+            runs.append(SweepRun(model, "base", 0, root / _model_slug(model) / "base"))
+        for kind in cfg.data:
+            for budget in cfg.budgets:
+                runs.append(SweepRun(model, kind, budget, root / _model_slug(model) /
+                                     _slug(kind) / _budget_name(budget)))
+    folders = [r.folder for r in runs]
+    if len(set(folders)) != len(folders):
+        raise ConfigError("two runs would share a folder (same model folder name, data kind "
+                          "or budget twice); rename one")
+    return runs
+
+
+def _train_config(cfg: SweepConfig, run: SweepRun) -> Any:
+    from imitation_train.train_config import SFTConfig
+
+    known = {f.name for f in dataclasses.fields(SFTConfig)}
+    unknown = sorted(set(cfg.train) - known)
+    if unknown:
+        raise ConfigError(f"train: unknown sft setting(s) {unknown}")
+    return SFTConfig(**{**cfg.train, "model": run.model, "data": cfg.data[run.kind],
+                        "output_dir": str(run.folder), "token_budget": run.budget,
+                        "data_kind": run.kind})
+
+
+def _eval_config(cfg: SweepConfig, pretrained: str, out: Path) -> Any:
+    from harness_tasks.runner import RunConfig
+
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    unknown = sorted(set(cfg.eval) - known)
+    if unknown:
+        raise ConfigError(f"eval: unknown imitation-eval setting(s) {unknown}")
+    return RunConfig(**{**cfg.eval, "pretrained": pretrained, "output_dir": str(out)})
+
+
+def leaderboard_push(cfg: SweepConfig) -> PushFn | None:
+    """The push hook, or None when pushing is off; an error when it is on but unavailable."""
+    if not cfg.push:
+        return None
+    try:
+        from leaderboard.client import push_run  # type: ignore[import-not-found]
+    except ImportError:
+        raise ConfigError("push: true, but the leaderboard package has no push API yet "
+                          "(leaderboard.client.push_run); set push: false and push the "
+                          "results folders later") from None
+    if not cfg.push_url:
+        raise ConfigError("push: true needs push_url (the leaderboard's address)")
+    token = os.environ.get(cfg.push_token_env)
+    if not token:
+        raise ConfigError(f"push: true needs the write token in ${cfg.push_token_env}")
+    return lambda payload: push_run(payload, url=cfg.push_url, token=token)
+
+
+def push_payload(run: SweepRun, results: dict[str, Any], card: dict[str, Any] | None,
+                 config: dict[str, Any]) -> dict[str, Any]:
+    model = {"name": run.name.replace("/", "-") if run.kind != "base" else
+             _model_slug(run.model), "kind": "base" if run.kind == "base" else "imitation"}
+    if card:
+        model["base"] = _model_slug(run.model)
+        if card.get("teacher"):
+            model["teacher"] = card["teacher"]
+    return {"model": model, "results": results, "card": card, "config": config}
+
+
+def _done(run: SweepRun) -> Path | None:
+    marker = run.folder / "eval_done.json"
+    if marker.is_file():
+        return Path(json.loads(marker.read_text(encoding="utf-8"))["results"])
+    return None
+
+
+def run_one(cfg: SweepConfig, run: SweepRun, push: PushFn | None,
+            train_fn: Callable[[Any], Any] | None = None,
+            eval_fn: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    from imitation_train.card import read_card
+    from imitation_train.trainer import train
+
+    row: dict[str, Any] = {"run": run.name, "model": run.model, "kind": run.kind,
+                           "budget": run.budget, "folder": str(run.folder)}
+    done = _done(run)
+    if done is not None:
+        return {**row, "status": "skipped (done)", "results": str(done)}
+    pretrained = run.model
+    card = None
+    if run.kind != "base":
+        model_dir = run.folder / "model"
+        if read_card(model_dir) is None:
+            (train_fn or train)(_train_config(cfg, run))
+        pretrained, card = str(model_dir), read_card(model_dir)
+    if eval_fn is None:
+        from harness_tasks.runner import run as eval_fn
+    out = eval_fn(_eval_config(cfg, pretrained, run.folder / "eval"))
+    if card is not None:  # the lineage next to the scores it explains
+        (out.folder / "imitation_card.json").write_text(json.dumps(card, indent=2) + "\n",
+                                                        encoding="utf-8")
+    (run.folder).mkdir(parents=True, exist_ok=True)
+    (run.folder / "eval_done.json").write_text(json.dumps({"results": str(out.folder)}) + "\n",
+                                               encoding="utf-8")
+    if push is not None:
+        config = json.loads((out.folder / "config.json").read_text(encoding="utf-8"))
+        push(push_payload(run, out.results, card, config))
+    return {**row, "status": "done", "results": str(out.folder)}
+
+
+def run_sweep(cfg: SweepConfig, dry_run: bool = False) -> list[dict[str, Any]]:
+    runs = plan_runs(cfg)
+    if dry_run:
+        return [{"run": r.name, "folder": str(r.folder), "status": "planned"} for r in runs]
+    for run in runs:  # fail on bad settings before hours of training, not after
+        if run.kind != "base":
+            _train_config(cfg, run)
+    push = leaderboard_push(cfg)
+    Path(cfg.output_dir).mkdir(parents=True, exist_ok=True)
+    (Path(cfg.output_dir) / "sweep_config.json").write_text(
+        json.dumps(dataclasses.asdict(cfg), indent=2) + "\n", encoding="utf-8")
+    rows = []
+    for i, run in enumerate(runs, start=1):
+        log.info("sweep run %d/%d: %s", i, len(runs), run.name)
+        row = run_one(cfg, run, push)
+        rows.append(row)
+        with (Path(cfg.output_dir) / "sweep.jsonl").open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+    return rows
