@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,4 +195,23 @@ def run(cfg: RunConfig) -> RunOutput:
         folder = Path(cfg.output_dir) / name / f"{stamp}-{suffix}"
     table = make_table(results) + (make_table(results, "groups") if "groups" in results else "")
     write_outputs(folder, cfg, results)
+    copy_card(model_args.get("pretrained"), folder)
     return RunOutput(folder, results, table)
+
+
+CARD_FILE = "imitation_card.json"  # written by imitation-train next to a fine-tuned model
+
+
+def copy_card(pretrained: Any, folder: Path) -> Path | None:
+    """Copy a local model folder's imitation card next to its results, so that the lineage
+    travels with the scores (the leaderboard reads it from there)."""
+    if not pretrained:
+        return None
+    card = Path(str(pretrained)) / CARD_FILE
+    if not card.is_file():
+        return None
+    target = folder / CARD_FILE
+    tmp = target.with_suffix(".json.tmp")
+    shutil.copyfile(card, tmp)
+    tmp.replace(target)
+    return target

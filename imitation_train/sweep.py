@@ -10,16 +10,17 @@ with ``sft`` and then evaluated with ``imitation-eval run`` (harness_tasks.runne
     evaluate_base: true                       # also score each base model once
     train: {lr: 2.0e-5, max_seq_len: 2048}    # any sft setting but model/data/output_dir
     eval: {tasks: imitation_suite_lite}       # any imitation-eval run setting but pretrained
-    push: false                               # true: push each result (needs a leaderboard API)
+    push: false                               # true: push each result with imitation-leaderboard
+    push_db: sqlite:///sweeps/leaderboard.sqlite   # or push_url: http://HOST:8000 (token in env)
 
 Runs go to ``output_dir/<model>/<kind>/budget-<N|all>/`` (model folder ``model/``, eval results
 ``eval/``). A run whose model and results exist is skipped, so an interrupted sweep resumes (and
 a half-trained run resumes from its last checkpoint). ``sweep.jsonl`` lists every run.
 
-Leaderboard hook: with ``push: true`` every result is passed to
-``leaderboard.client.push_run(payload, url=..., token=...)`` (``payload`` is the leaderboard's
-PushPayload: model spec, results.json, card, config); until that function exists, a sweep
-with ``push: true`` stops before training with an error saying so.
+With ``push: true`` every results folder (its imitation card included) goes to the
+leaderboard through the ``imitation-leaderboard push`` command: over HTTP to ``push_url`` with
+the token in ``push_token_env``, or into the local store ``push_db``. A sweep that cannot push
+(command not installed, no token, neither or both targets) stops before training.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ import json
 import logging
 import os
 import re
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -36,7 +40,7 @@ from typing import Any, Callable
 from judges.config import ConfigError, load_yaml
 
 log = logging.getLogger(__name__)
-PushFn = Callable[[dict[str, Any]], Any]
+PushFn = Callable[[Path, "SweepRun", "dict[str, Any] | None"], Any]
 _RESERVED_TRAIN = {"model", "data", "output_dir", "token_budget", "data_kind"}
 _RESERVED_EVAL = {"pretrained", "output_dir"}
 
@@ -54,7 +58,10 @@ class SweepConfig:
     train: dict = field(default_factory=dict, metadata={"help": "sft settings for every run"})
     eval: dict = field(default_factory=dict, metadata={"help": "imitation-eval run settings"})
     push: bool = field(default=False, metadata={"help": "push results to the leaderboard"})
-    push_url: str | None = field(default=None, metadata={"help": "leaderboard URL"})
+    push_url: str | None = field(default=None, metadata={
+        "help": "a running leaderboard's URL to push to over HTTP"})
+    push_db: str | None = field(default=None, metadata={
+        "help": "or a local leaderboard store to push into (sqlite:///FILE or postgresql+psycopg://...)"})
     push_token_env: str = field(default="IMITATION_LEADERBOARD_TOKEN", metadata={
         "help": "environment variable holding the leaderboard write token"})
 
@@ -146,32 +153,50 @@ def _eval_config(cfg: SweepConfig, pretrained: str, out: Path) -> Any:
 
 
 def leaderboard_push(cfg: SweepConfig) -> PushFn | None:
-    """The push hook, or None when pushing is off; an error when it is on but unavailable."""
+    """The push hook, or None when pushing is off; an error before any training when it is on
+    but cannot work. It runs the ``imitation-leaderboard push`` command (the leaderboard is a
+    separate package that imitation_train does not import): to a running leaderboard over HTTP
+    (``push_url``, token from ``push_token_env``) or into a local store (``push_db``)."""
     if not cfg.push:
         return None
-    try:
-        from leaderboard.client import push_run  # type: ignore[import-not-found]
-    except ImportError:
-        raise ConfigError("push: true, but the leaderboard package has no push API yet "
-                          "(leaderboard.client.push_run); set push: false and push the "
-                          "results folders later") from None
-    if not cfg.push_url:
-        raise ConfigError("push: true needs push_url (the leaderboard's address)")
-    token = os.environ.get(cfg.push_token_env)
-    if not token:
+    if bool(cfg.push_url) == bool(cfg.push_db):
+        raise ConfigError("push: true needs exactly one of push_url (a running leaderboard) "
+                          "or push_db (a local store, e.g. sqlite:///leaderboard.sqlite)")
+    command = shutil.which("imitation-leaderboard") or str(
+        Path(sys.executable).with_name("imitation-leaderboard"))
+    if not Path(command).is_file():
+        raise ConfigError("push: true, but the imitation-leaderboard command is not installed "
+                          "(pip install 'imitation-suite[leaderboard]')")
+    if cfg.push_url and not os.environ.get(cfg.push_token_env):
         raise ConfigError(f"push: true needs the write token in ${cfg.push_token_env}")
-    return lambda payload: push_run(payload, url=cfg.push_url, token=token)
+    target = (["--url", cfg.push_url, "--token-env", cfg.push_token_env] if cfg.push_url
+              else ["--db", str(cfg.push_db)])
+
+    def push(folder: Path, run: SweepRun, card: dict[str, Any] | None) -> Any:
+        spec = push_spec(run, card)
+        argv = [command, "push", str(folder), *target, "--model", spec["name"],
+                "--kind", spec["kind"]]
+        for key in ("base", "teacher"):
+            if spec.get(key):
+                argv += [f"--{key}", spec[key]]
+        done = subprocess.run(argv, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"imitation-leaderboard push {folder} failed "
+                               f"({done.returncode}): {done.stderr.strip()[-2000:]}")
+        return json.loads(done.stdout) if done.stdout.strip() else None
+
+    return push
 
 
-def push_payload(run: SweepRun, results: dict[str, Any], card: dict[str, Any] | None,
-                 config: dict[str, Any]) -> dict[str, Any]:
+def push_spec(run: SweepRun, card: dict[str, Any] | None) -> dict[str, Any]:
+    """The leaderboard's model spec of a run: its name, kind, base and teacher."""
     model = {"name": run.name.replace("/", "-") if run.kind != "base" else
              _model_slug(run.model), "kind": "base" if run.kind == "base" else "imitation"}
     if card:
         model["base"] = _model_slug(run.model)
         if card.get("teacher"):
             model["teacher"] = card["teacher"]
-    return {"model": model, "results": results, "card": card, "config": config}
+    return model
 
 
 def _done(run: SweepRun) -> Path | None:
@@ -201,16 +226,13 @@ def run_one(cfg: SweepConfig, run: SweepRun, push: PushFn | None,
         pretrained, card = str(model_dir), read_card(model_dir)
     if eval_fn is None:
         from harness_tasks.runner import run as eval_fn
+    # imitation-eval copies the model folder's imitation card next to the results
     out = eval_fn(_eval_config(cfg, pretrained, run.folder / "eval"))
-    if card is not None:  # the lineage next to the scores it explains
-        (out.folder / "imitation_card.json").write_text(json.dumps(card, indent=2) + "\n",
-                                                        encoding="utf-8")
     (run.folder).mkdir(parents=True, exist_ok=True)
     (run.folder / "eval_done.json").write_text(json.dumps({"results": str(out.folder)}) + "\n",
                                                encoding="utf-8")
     if push is not None:
-        config = json.loads((out.folder / "config.json").read_text(encoding="utf-8"))
-        push(push_payload(run, out.results, card, config))
+        push(out.folder, run, card)
     return {**row, "status": "done", "results": str(out.folder)}
 
 

@@ -81,6 +81,8 @@ def build_payload(results_path: Path, samples: list[Path] | None = None,
     sample_paths = list(samples or [])
     if results_path.is_dir() and not sample_paths:
         sample_paths = [folder]
+    if card_path is None and (folder / CARD_FILE).is_file():  # imitation-eval copies it there
+        card_path = folder / CARD_FILE
     card = read_json(card_path, "imitation card") if card_path else None
     if card is not None and not isinstance(card, dict):
         raise PayloadError(f"{card_path}: expected a JSON object")

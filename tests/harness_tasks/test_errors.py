@@ -123,3 +123,17 @@ def test_config_file_then_flags(tmp_path: Path) -> None:
     cfg = build_config(RunConfig, parser.parse_args(["--config", str(path), "--limit", "5"]))
     assert cfg.tasks == "imitation_nq_open_0shot" and cfg.limit == 5.0
     assert cfg.pretrained == "smollm2-135m-instruct"
+
+
+def test_the_imitation_card_travels_with_the_results(tmp_path) -> None:
+    from harness_tasks.runner import CARD_FILE, copy_card
+
+    model, results = tmp_path / "model", tmp_path / "results"
+    model.mkdir()
+    results.mkdir()
+    assert copy_card(str(model), results) is None  # a model without a card: nothing copied
+    assert copy_card("HuggingFaceTB/SmolLM2-135M-Instruct", results) is None  # a Hub id
+    (model / CARD_FILE).write_text('{"base_model": "x", "token_budget": 300000}\n')
+    copied = copy_card(str(model), results)
+    assert copied == results / CARD_FILE
+    assert copied.read_text() == (model / CARD_FILE).read_text()

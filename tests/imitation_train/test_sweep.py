@@ -1,6 +1,6 @@
 """imitation-train sweep: base models x budgets x data kinds, each trained and then evaluated
-by the real imitation-eval runner (lm-eval) on a tiny model; resumable; push hook refused
-cleanly until the leaderboard has a push API."""
+by the real imitation-eval runner (lm-eval) on a tiny model, pushed into a real SQLite
+leaderboard with their lineage; resumable; bad push settings refused before training."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def sweep_file(data_dir, tmp_path):
             "budgets": [4000, None], "data": {"broad": str(data)}, "evaluate_base": True,
             "train": {"max_seq_len": 512, "batch_size": 2, "lr": 1e-3, "max_steps": 2},
             "eval": {"tasks": "imitation_nq_open_0shot", "limit": 2, "batch_size": "1",
-                     "device": "cpu", "gen_kwargs": "max_gen_toks=8"}}
+                     "device": "cpu", "gen_kwargs": "max_gen_toks=8"},
+            "push": True, "push_db": f"sqlite:///{tmp_path / 'leaderboard.sqlite'}"}
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
@@ -50,6 +51,20 @@ def test_sweep_trains_evaluates_and_resumes(sweep_file, tmp_path, capsys):
         assert "imitation_nq_open_0shot" in results["results"]
     # the lineage sits next to the scores it explains
     assert json.loads(open(f"{rows[1]['results']}/imitation_card.json").read()) == card_small
+    # ... and reached the leaderboard: one base row, two imitation rows of that base
+    from leaderboard.cli import main as leaderboard_main
+
+    site = tmp_path / "site"
+    assert leaderboard_main(["export", "--html", str(site), "--db",
+                             f"sqlite:///{tmp_path / 'leaderboard.sqlite'}"]) == 0
+    capsys.readouterr()
+    board = json.loads((site / "leaderboard.json").read_text())
+    kinds = sorted((row["model"], row["kind"], row["base"]) for row in board["rows"])
+    assert kinds == [("tiny-llama", "base", None),
+                     ("tiny-llama-broad-budget-4000", "imitation", "tiny-llama"),
+                     ("tiny-llama-broad-budget-all", "imitation", "tiny-llama")]
+    tokens = {row["model"]: row["imitation_tokens"] for row in board["rows"]}
+    assert tokens["tiny-llama-broad-budget-4000"] == card_small["imitation_tokens"]
     with one_thread():
         assert main(["sweep", str(sweep_file)]) == 0
     again = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -68,9 +83,13 @@ def test_sweep_config_errors(sweep_file, tmp_path, capsys):
     bad.write_text(yaml.safe_dump({**spec, "train": {"learning_rate": 1}}))
     assert main(["sweep", str(bad)]) == 2
     assert "unknown sft setting" in capsys.readouterr().err
-    bad.write_text(yaml.safe_dump({**spec, "push": True}))
+    bad.write_text(yaml.safe_dump({**spec, "push_db": None}))
     assert main(["sweep", str(bad)]) == 2
-    assert "no push API yet" in capsys.readouterr().err
+    assert "exactly one of push_url" in capsys.readouterr().err
+    bad.write_text(yaml.safe_dump({**spec, "push_db": None, "push_url": "http://127.0.0.1:9",
+                                   "push_token_env": "NO_SUCH_TOKEN_VARIABLE"}))
+    assert main(["sweep", str(bad)]) == 2
+    assert "$NO_SUCH_TOKEN_VARIABLE" in capsys.readouterr().err
     assert len(plan_runs(load_sweep(sweep_file))) == 3
     assert main(["sweep", str(sweep_file), "--dry-run"]) == 0
     assert not (tmp_path / "sweep").exists()
