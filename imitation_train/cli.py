@@ -3,7 +3,8 @@
     imitation-train sft --model smollm2-135m-instruct --data train.jsonl --output-dir out/sft
     imitation-train sft --config sft.yaml --lr 1e-5            # flags win over the file
     imitation-train sweep sweep.yaml [--dry-run]               # models x budgets x data kinds
-    imitation-train collect ... / prepare ...                  # when those modules are present
+    imitation-train collect broad|nq-synthetic ...             # teacher data (see --help)
+    imitation-train prepare --inputs ... --output train.jsonl  # validate, dedupe, decontaminate, budget
     accelerate launch --config_file "$(imitation-train accelerate-config ddp)" \\
         -m imitation_train.cli sft --config sft.yaml           # multi-GPU / multi-node
 """
