@@ -1,7 +1,9 @@
-"""Collection against a real OpenAI-compatible server on 127.0.0.1 serving the real
-SmolLM2-135M-Instruct as a stand-in teacher (tests/support/openai_server.py): broad and
-NQ-synthetic data, and a real ``imitation-train collect`` subprocess killed mid-run and resumed,
-with every reply counted on the server: none is generated (paid for) twice."""
+"""Collection against real OpenAI-compatible servers on 127.0.0.1 serving the real
+SmolLM2-135M-Instruct as a stand-in teacher: `transformers serve` (broad and NQ-synthetic data;
+a rerun sends nothing), and the test suite's model-backed server (tests/support/openai_server.py),
+which can hold a request in flight, for a real ``imitation-train collect`` subprocess killed
+mid-run and resumed, with every reply counted on the server: none is generated (paid for)
+twice."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from imitation_train.collect import main
 from imitation_train.records import read_records
 from tests.judges.fake_key import KEY_ENV, SECRET
 from tests.support.openai_server import ChatModel, serve
+from tests.support.transformers_serve import TransformersServe
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -79,9 +82,38 @@ def _short_pool(data_dir: Path, tmp_path: Path, n: int) -> Path:
     return path
 
 
-def _flags(url: str, *extra: str) -> list[str]:
-    return ["--base-url", url, "--model", "smollm2-135m-instruct", "--api-key-env", KEY_ENV,
+def _flags(url: str, *extra: str, model: str = "smollm2-135m-instruct") -> list[str]:
+    return ["--base-url", url, "--model", model, "--api-key-env", KEY_ENV,
             "--max-retries", "0", "--timeout", "300", "--no-progress", *extra]
+
+
+def test_collection_from_transformers_serve(smollm2_dir: Path, data_dir: Path,
+                                            tmp_path: Path) -> None:
+    server = TransformersServe(smollm2_dir)
+    try:
+        flags = _flags(server.base_url, model=server.model_name)
+        broad = tmp_path / "broad.jsonl"
+        broad_argv = ["broad", "--pool", str(_short_pool(data_dir, tmp_path, 2)), "--output",
+                      str(broad), "--max-tokens", "12"] + flags
+        assert main(broad_argv) == 0
+        records = list(read_records(broad))
+        assert len(records) == 2 and all(r.messages[1].content.strip() for r in records)
+        nq = tmp_path / "nq.jsonl"
+        nq_argv = ["nq-synthetic", "--num-pairs", "1", "--pairs-per-request", "3",
+                   "--max-generation-requests", "2", "--generate-max-tokens", "64",
+                   "--answer-max-tokens", "12", "--output", str(nq)] + flags
+        assert main(nq_argv) == 0
+        counts = json.loads((tmp_path / "nq.collect.json").read_text())["counts"]
+        assert counts["generated_pairs"] >= 1, counts
+        assert all(r.source == "nq_synthetic" for r in read_records(nq))
+        sent = server.chat_requests()
+        assert sent >= 3  # 2 broad replies + at least one generation request
+        # a rerun of both commands is served from the cache and the written records
+        assert main(broad_argv) == 0 and main(nq_argv) == 0
+        assert server.chat_requests() == sent
+        assert SECRET not in server.log()
+    finally:
+        server.close()
 
 
 def test_broad_and_nq_synthetic_from_a_real_teacher(teacher, data_dir: Path,
