@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from harness_tasks.aggregation import summary_metric
 from harness_tasks.factuality.llm_grading import grade_with_llm, grader_name, optional_endpoint
 from harness_tasks.factuality.threeway import grade_answer, is_hedged, summarize
 
@@ -99,16 +100,8 @@ def grader_agreement(items: list[Mapping[str, Any]]) -> float:
     return sum(1 for it in both if it["grade"] == it["deterministic_grade"]) / len(both)
 
 
-def _summary_aggregation(name: str) -> Callable[[list[Mapping[str, Any]]], float]:
-    def aggregate(items: list[Mapping[str, Any]]) -> float:
-        return summarize(items)[name]
-
-    aggregate.__name__ = name
-    return aggregate
-
-
 AGGREGATIONS: dict[str, Callable[[list[Mapping[str, Any]]], float]] = {
-    **{name: _summary_aggregation(name) for name in METRICS[:7]},
+    **{name: summary_metric(summarize, name) for name in METRICS[:7]},
     "llm_graded": llm_graded, "grader_agreement": grader_agreement}
 
 # Module-level names for the task YAMLs' ``!function utils.<name>`` (re-exported by each task

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from harness_tasks.factuality import shortform, style_profile
 from harness_tasks.factuality.distractors import build_choices
 from harness_tasks.factuality.llm_grading import optional_endpoint
+from harness_tasks.aggregation import summary_metric
 from harness_tasks.subsets import seeded_indices
 from harness_tasks.tasks.nq_open import utils as nq
 
@@ -111,19 +112,11 @@ def process_results_style(doc: Mapping[str, Any], results: Sequence[Mapping[str,
     return {name: item for name in STYLE_METRICS}
 
 
-def _profile_metric(name: str):
-    def aggregate(items: list[Mapping[str, Any]]) -> float:
-        return style_profile.profile(items)[name]
-
-    aggregate.__name__ = name
-    return aggregate
-
-
-list_when_teacher_lists = _profile_metric("list_when_teacher_lists")
-summary_paragraph = _profile_metric("summary_paragraph")
-unigram_overlap = _profile_metric("unigram_overlap")
-length_pearson = _profile_metric("length_pearson")
-mean_length = _profile_metric("mean_length")
+list_when_teacher_lists = summary_metric(style_profile.profile, "list_when_teacher_lists")
+summary_paragraph = summary_metric(style_profile.profile, "summary_paragraph")
+unigram_overlap = summary_metric(style_profile.profile, "unigram_overlap")
+length_pearson = summary_metric(style_profile.profile, "length_pearson")
+mean_length = summary_metric(style_profile.profile, "mean_length")
 
 
 def authoritative_tone(items: list[Mapping[str, Any]]) -> float:

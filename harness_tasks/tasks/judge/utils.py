@@ -26,6 +26,7 @@ from judges.endpoint import JudgeEndpoint, resolve
 from judges.judging import judge_run, outcome_metrics, style_controlled_rate, verdict_record
 from judges.pairwise import PairItem
 
+from harness_tasks.aggregation import summary_metric
 from harness_tasks.subsets import seeded_indices
 from harness_tasks.tasks.judge import prompt_sets
 
@@ -121,23 +122,13 @@ def process_results(doc: dict[str, Any], results: Sequence[dict[str, Any]]) -> d
             "style_controlled_win_rate": style_item}
 
 
-def _outcome_aggregation(name: str) -> Callable[[list[str]], float]:
-    """The lm-eval aggregation for one of judges.judging.outcome_metrics' numbers."""
-
-    def aggregate(outcomes: list[str]) -> float:
-        return outcome_metrics(outcomes)[name]
-
-    aggregate.__name__ = name
-    return aggregate
-
-
 # Module-level names, because the YAMLs refer to them as ``!function utils.<metric>``.
-win_rate = _outcome_aggregation("win_rate")
-win_or_tie_rate = _outcome_aggregation("win_or_tie_rate")
-win_rate_ties_half = _outcome_aggregation("win_rate_ties_half")
-position_inconsistency = _outcome_aggregation("position_inconsistency")
-unscored = _outcome_aggregation("unscored")
-unscored_rate = _outcome_aggregation("unscored_rate")
+win_rate = summary_metric(outcome_metrics, "win_rate")
+win_or_tie_rate = summary_metric(outcome_metrics, "win_or_tie_rate")
+win_rate_ties_half = summary_metric(outcome_metrics, "win_rate_ties_half")
+position_inconsistency = summary_metric(outcome_metrics, "position_inconsistency")
+unscored = summary_metric(outcome_metrics, "unscored")
+unscored_rate = summary_metric(outcome_metrics, "unscored_rate")
 
 
 def style_controlled_win_rate(items: list[dict[str, str]]) -> float:
