@@ -9,12 +9,13 @@ data layout" section lists the files each task reads. Nothing here runs at impor
 from __future__ import annotations
 
 import csv
-import gzip
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from judges.jsonl import JSONLError
+from judges.jsonl import iter_jsonl as _iter_jsonl
 
 ENV_VAR = "IMITATION_SUITE_DATA"
 
@@ -59,28 +60,16 @@ def local_file(relpath: str, *, hub_id: str) -> Path:
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each non-empty line of a .jsonl or .jsonl.gz file;
-    a bad row names file and line."""
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        handle = opener(path, "rt", encoding="utf-8")  # type: ignore[operator]
-    except FileNotFoundError:
-        raise DataError(f"{path} does not exist") from None
-    with handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(
-                    f"{path}:{lineno}: not valid JSON ({err.msg} at column {err.colno}). "
-                    f"Fix or delete that line; each line must be one JSON object."
-                ) from None
-            if not isinstance(obj, dict):
-                raise DataError(
-                    f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}."
-                )
-            yield lineno, obj
+    a bad row is a DataError naming file, line and fix (the reader is judges.jsonl's)."""
+    rows = _iter_jsonl(path)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except JSONLError as err:
+            raise DataError(str(err)) from None
+        yield row
 
 
 def require_field(path: Path, lineno: int, obj: dict[str, Any], field: str, kind: type) -> Any:

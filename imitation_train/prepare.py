@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from judges.config import add_flags, from_args
+from judges.config import from_args
 
+from imitation_train.cli import add_config_flags, run_main
 from imitation_train.contamination import DEFAULT_BENCHMARKS
 from imitation_train.records import ChatRecord, write_records
 
@@ -118,11 +119,10 @@ def load_tokenizer(name: str) -> Any:
     """A tokenizer from a preset name, a local folder or a Hub id."""
     from transformers import AutoTokenizer
 
-    if not Path(name).exists():
-        from harness_tasks.presets import PRESETS, build_preset
+    from imitation_train.model_setup import resolve_model
 
-        if name in PRESETS:
-            name = str(build_preset(name))
+    if not Path(name).exists():  # a preset or a Hub id; a folder may hold just a tokenizer
+        name = resolve_model(name)
     try:
         return AutoTokenizer.from_pretrained(name)
     except OSError as err:  # not a folder, and the Hub is unreachable or has no such model
@@ -207,9 +207,7 @@ def register(subparsers: Any) -> None:
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_flags(parser, PrepareConfig)
-    parser.add_argument("--config", dest="_config_file", default=None, metavar="FILE.yaml",
-                        help="YAML file with any of these settings (flags win over the file)")
+    add_config_flags(parser, PrepareConfig)
     parser.set_defaults(func=run)
 
 
@@ -217,13 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="imitation-train prepare", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return args.func(args)
-    except ValueError as err:  # RecordError, ConfigError, DataError: user-fixable
-        print(f"imitation-train prepare: error: {err}", file=sys.stderr)
-        return 2
+    return run_main(parser, argv)
 
 
 if __name__ == "__main__":

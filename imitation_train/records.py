@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from judges.jsonl import JSONLError, iter_jsonl
+
 ROLES = ("system", "user", "assistant")
 
 
@@ -98,20 +100,17 @@ def record_from_json(obj: Any, *, path: str | Path | None = None,
 
 
 def read_records(path: str | Path) -> Iterator[ChatRecord]:
-    """Read a normalised JSONL file; errors name the file, line and field."""
-    path = Path(path)
-    if not path.is_file():
-        raise RecordError(f"file not found: {path}", path=path)
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise RecordError(f"invalid JSON ({exc.msg} at column {exc.colno})",
-                                  path=path, line=number) from None
-            yield record_from_json(obj, path=path, line=number)
+    """Read a normalised JSONL file (.jsonl or .jsonl.gz); errors name the file, line and
+    field. Lines are read by judges.jsonl, the suite's one JSONL reader."""
+    rows = iter_jsonl(path)
+    while True:
+        try:
+            number, obj = next(rows)
+        except StopIteration:
+            return
+        except JSONLError as err:
+            raise RecordError(err.detail, path=err.path, line=err.line) from None
+        yield record_from_json(obj, path=path, line=number)
 
 
 def write_records(path: str | Path, records: Iterable[ChatRecord]) -> int:

@@ -1,5 +1,6 @@
 """``imitation-train sweep CONFIG.yaml``: base models x token budgets x data kinds, each trained
-with ``sft`` and then evaluated with ``imitation-eval run`` (harness_tasks.runner).
+with ``sft`` and then evaluated by the ``imitation-eval run`` command (run as
+``python -m harness_tasks run ...`` in a subprocess: imitation_train imports only ``judges``).
 
     output_dir: sweeps/paper
     base_models: [smollm2-135m-instruct, gemma3-270m]
@@ -9,7 +10,7 @@ with ``sft`` and then evaluated with ``imitation-eval run`` (harness_tasks.runne
       local: data/nq_synthetic.jsonl
     evaluate_base: true                       # also score each base model once
     train: {lr: 2.0e-5, max_seq_len: 2048}    # any sft setting but model/data/output_dir
-    eval: {tasks: imitation_suite_lite}       # any imitation-eval run setting but pretrained
+    eval: {tasks: imitation_suite_lite}       # imitation-eval run flags but pretrained/output_dir
     push: false                               # true: push each result with imitation-leaderboard
     push_db: sqlite:///sweeps/leaderboard.sqlite   # or push_url: http://HOST:8000 (token in env)
 
@@ -21,6 +22,10 @@ With ``push: true`` every results folder (its imitation card included) goes to t
 leaderboard through the ``imitation-leaderboard push`` command: over HTTP to ``push_url`` with
 the token in ``push_token_env``, or into the local store ``push_db``. A sweep that cannot push
 (command not installed, no token, neither or both targets) stops before training.
+
+Each evaluation's full output (lm-eval's progress included) is echoed to stderr and kept in
+``<run>/eval.log``; a failed evaluation or push stops the sweep with a :class:`CommandError`
+naming the command, its exit code and the tail of its output.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -41,6 +47,8 @@ from judges.config import ConfigError, load_yaml
 
 log = logging.getLogger(__name__)
 PushFn = Callable[[Path, "SweepRun", "dict[str, Any] | None"], Any]
+# (sweep config, model to evaluate, output folder) -> the results folder it wrote
+EvalFn = Callable[["SweepConfig", str, Path], Path]
 _RESERVED_TRAIN = {"model", "data", "output_dir", "token_budget", "data_kind"}
 _RESERVED_EVAL = {"pretrained", "output_dir"}
 
@@ -73,7 +81,7 @@ class SweepConfig:
                 raise ConfigError(f"budgets: {b!r} is not a positive token count or null")
         if not self.data or not all(isinstance(v, str) for v in self.data.values()):
             raise ConfigError("data must map each data kind to a file (e.g. broad: x.jsonl)")
-        bad = (_RESERVED_TRAIN & set(self.train)) | {"pretrained"} & set(self.eval)
+        bad = (_RESERVED_TRAIN & set(self.train)) | (_RESERVED_EVAL & set(self.eval))
         if bad:
             raise ConfigError(f"train/eval must not set {sorted(bad)}: the sweep sets them")
 
@@ -142,14 +150,79 @@ def _train_config(cfg: SweepConfig, run: SweepRun) -> Any:
                         "data_kind": run.kind})
 
 
-def _eval_config(cfg: SweepConfig, pretrained: str, out: Path) -> Any:
-    from harness_tasks.runner import RunConfig
+class CommandError(RuntimeError):
+    """A command the sweep runs (imitation-eval, imitation-leaderboard) failed."""
 
-    known = {f.name for f in dataclasses.fields(RunConfig)}
-    unknown = sorted(set(cfg.eval) - known)
+    def __init__(self, argv: list[str], code: int, tail: str) -> None:
+        super().__init__(f"{' '.join(argv)} failed with exit code {code}; its last lines:\n"
+                         f"{tail.strip() or '(no output)'}")
+        self.argv, self.code, self.tail = argv, code, tail
+
+
+def eval_command(cfg: SweepConfig, pretrained: str, out: Path) -> list[str]:
+    """``python -m harness_tasks run`` with the sweep's eval settings as flags."""
+    argv = [sys.executable, "-m", "harness_tasks", "run", f"--pretrained={pretrained}",
+            f"--output-dir={out}"]
+    for key, value in cfg.eval.items():
+        flag = "--" + str(key).replace("_", "-")
+        if value is None:
+            continue  # null: imitation-eval's default
+        if isinstance(value, bool):
+            argv.append(flag if value else f"--no-{flag[2:]}")
+        elif isinstance(value, (list, tuple)):
+            argv.append(f"{flag}={','.join(str(v) for v in value)}")
+        elif isinstance(value, (str, int, float)):
+            argv.append(f"{flag}={value}")
+        else:
+            raise ConfigError(f"eval: {key} must be a string, number, boolean or list, "
+                              f"got {type(value).__name__}")
+    return argv
+
+
+def check_eval_settings(cfg: SweepConfig) -> None:
+    """Before any training: imitation-eval is installed and knows every ``eval`` setting."""
+    argv = [sys.executable, "-m", "harness_tasks", "run", "--help"]
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise CommandError(argv, done.returncode, (done.stdout + done.stderr)[-2000:])
+    known = set(re.findall(r"--([a-z0-9][a-z0-9-]*)", done.stdout))
+    unknown = sorted(k for k in cfg.eval if str(k).replace("_", "-") not in known)
     if unknown:
-        raise ConfigError(f"eval: unknown imitation-eval setting(s) {unknown}")
-    return RunConfig(**{**cfg.eval, "pretrained": pretrained, "output_dir": str(out)})
+        raise ConfigError(f"eval: unknown imitation-eval setting(s) {unknown} "
+                          "(imitation-eval run --help lists them)")
+    eval_command(cfg, "model", Path("out"))  # refuses values that are no flag
+
+
+def run_logged(argv: list[str], log_file: Path, tail_lines: int = 40) -> None:
+    """Run a command, echoing its output to stderr and into ``log_file``; a non-zero exit is a
+    CommandError with the command, the exit code and the last ``tail_lines`` lines."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    tail: deque[str] = deque(maxlen=tail_lines)
+    log.info("running %s", " ".join(argv))
+    with log_file.open("a", encoding="utf-8") as saved, subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            encoding="utf-8", errors="replace") as proc:
+        saved.write(f"$ {' '.join(argv)}\n")
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            saved.write(line)
+            sys.stderr.write(line)
+            tail.append(line)
+        code = proc.wait()
+    if code != 0:
+        raise CommandError(argv, code, "".join(tail))
+
+
+def evaluate(cfg: SweepConfig, pretrained: str, out: Path) -> Path:
+    """Evaluate ``pretrained`` with imitation-eval in a subprocess; its new results folder."""
+    before = set(out.glob("*/*/results.json"))
+    argv = eval_command(cfg, pretrained, out)
+    run_logged(argv, out.parent / "eval.log")
+    new = sorted(set(out.glob("*/*/results.json")) - before, key=lambda p: p.stat().st_mtime)
+    if not new:
+        raise CommandError(argv, 0, f"it wrote no results.json under {out} (see "
+                                    f"{out.parent / 'eval.log'})")
+    return new[-1].parent
 
 
 def leaderboard_push(cfg: SweepConfig) -> PushFn | None:
@@ -181,8 +254,7 @@ def leaderboard_push(cfg: SweepConfig) -> PushFn | None:
                 argv += [f"--{key}", spec[key]]
         done = subprocess.run(argv, capture_output=True, text=True)
         if done.returncode != 0:
-            raise RuntimeError(f"imitation-leaderboard push {folder} failed "
-                               f"({done.returncode}): {done.stderr.strip()[-2000:]}")
+            raise CommandError(argv, done.returncode, done.stderr[-2000:])
         return json.loads(done.stdout) if done.stdout.strip() else None
 
     return push
@@ -208,7 +280,7 @@ def _done(run: SweepRun) -> Path | None:
 
 def run_one(cfg: SweepConfig, run: SweepRun, push: PushFn | None,
             train_fn: Callable[[Any], Any] | None = None,
-            eval_fn: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+            eval_fn: EvalFn = evaluate) -> dict[str, Any]:
     from imitation_train.card import read_card
     from imitation_train.trainer import train
 
@@ -224,25 +296,25 @@ def run_one(cfg: SweepConfig, run: SweepRun, push: PushFn | None,
         if read_card(model_dir) is None:
             (train_fn or train)(_train_config(cfg, run))
         pretrained, card = str(model_dir), read_card(model_dir)
-    if eval_fn is None:
-        from harness_tasks.runner import run as eval_fn
     # imitation-eval copies the model folder's imitation card next to the results
-    out = eval_fn(_eval_config(cfg, pretrained, run.folder / "eval"))
-    (run.folder).mkdir(parents=True, exist_ok=True)
-    (run.folder / "eval_done.json").write_text(json.dumps({"results": str(out.folder)}) + "\n",
+    results = eval_fn(cfg, pretrained, run.folder / "eval")
+    run.folder.mkdir(parents=True, exist_ok=True)
+    (run.folder / "eval_done.json").write_text(json.dumps({"results": str(results)}) + "\n",
                                                encoding="utf-8")
     if push is not None:
-        push(out.folder, run, card)
-    return {**row, "status": "done", "results": str(out.folder)}
+        push(results, run, card)
+    return {**row, "status": "done", "results": str(results)}
 
 
-def run_sweep(cfg: SweepConfig, dry_run: bool = False) -> list[dict[str, Any]]:
+def run_sweep(cfg: SweepConfig, dry_run: bool = False,
+              eval_fn: EvalFn = evaluate) -> list[dict[str, Any]]:
     runs = plan_runs(cfg)
     if dry_run:
         return [{"run": r.name, "folder": str(r.folder), "status": "planned"} for r in runs]
     for run in runs:  # fail on bad settings before hours of training, not after
         if run.kind != "base":
             _train_config(cfg, run)
+    check_eval_settings(cfg)
     push = leaderboard_push(cfg)
     Path(cfg.output_dir).mkdir(parents=True, exist_ok=True)
     (Path(cfg.output_dir) / "sweep_config.json").write_text(
@@ -250,7 +322,7 @@ def run_sweep(cfg: SweepConfig, dry_run: bool = False) -> list[dict[str, Any]]:
     rows = []
     for i, run in enumerate(runs, start=1):
         log.info("sweep run %d/%d: %s", i, len(runs), run.name)
-        row = run_one(cfg, run, push)
+        row = run_one(cfg, run, push, eval_fn=eval_fn)
         rows.append(row)
         with (Path(cfg.output_dir) / "sweep.jsonl").open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")

@@ -39,7 +39,7 @@ class TrainResult:
 
 
 def _resolve_model(name: str) -> str:
-    from harness_tasks.presets import resolve_model
+    from imitation_train.model_setup import resolve_model
 
     return resolve_model(name)
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from judges.jsonl import JSONLError, iter_jsonl
+
 from leaderboard.parse import PayloadError
 
 CARD_FILE = "imitation_card.json"
@@ -35,19 +37,11 @@ def read_samples(paths: list[Path]) -> dict[str, list[dict[str, Any]]]:
         files.extend(sorted(p.glob("samples_*.jsonl")) if p.is_dir() else [p])
     out: dict[str, list[dict[str, Any]]] = {}
     for f in files:
-        rows = []
-        with f.open(encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise PayloadError(f"{f}:{line_no}: not valid JSON ({err.msg})") from None
-                if not isinstance(row, dict):
-                    raise PayloadError(f"{f}:{line_no}: expected one JSON object per line")
-                rows.append(row)
-        out[task_of(f)] = rows
+        task = task_of(f)
+        try:
+            out[task] = [row for _, row in iter_jsonl(f)]
+        except JSONLError as err:
+            raise PayloadError(str(err)) from None
     return out
 
 

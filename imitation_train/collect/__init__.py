@@ -37,6 +37,7 @@ from typing import Any, Sequence
 
 from judges.config import ClientConfig, add_flags, from_args
 
+from imitation_train.cli import add_config_flags, run_main
 from imitation_train.collect.broad import BroadConfig, collect_broad, load_pool
 from imitation_train.collect.nq_synthetic import (NQSyntheticConfig, collect_nq_synthetic,
                                                   load_seeds, parse_pairs)
@@ -110,10 +111,8 @@ def _add_kinds(parser: argparse.ArgumentParser) -> None:
              "nq-synthetic": "NQ-style QA pairs written, then answered, by the teacher"}
     for name, (cls, _) in KINDS.items():
         sub = kinds.add_parser(name, help=helps[name], description=helps[name])
-        add_flags(sub, cls)
+        add_config_flags(sub, cls, name)
         add_flags(sub, ClientConfig)
-        sub.add_argument("--config", dest="_config_file", default=None, metavar="FILE.yaml",
-                         help=f"YAML file with any {name} setting (flags win over the file)")
         sub.add_argument("--client-config", dest="_client_config", default=None,
                          metavar="FILE.yaml", help="YAML file with any teacher-client setting")
         sub.set_defaults(func=run)
@@ -123,10 +122,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="imitation-train collect", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_kinds(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return args.func(args)
-    except ValueError as err:  # RecordError, ConfigError, DataError, FatalAPIError's cause
-        print(f"imitation-train collect: error: {err}", file=sys.stderr)
-        return 2
+    return run_main(parser, argv)  # ValueError (RecordError, ConfigError, ...): exit 2

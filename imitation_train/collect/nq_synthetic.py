@@ -73,8 +73,7 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
 
 
 def load_seeds(cfg: NQSyntheticConfig) -> list[tuple[str, str]]:
-    from harness_tasks.data import iter_jsonl
-    from harness_tasks.subsets import seeded_indices
+    from judges.jsonl import iter_jsonl
 
     from imitation_train.contamination import resolve_data_dir
 
@@ -88,7 +87,9 @@ def load_seeds(cfg: NQSyntheticConfig) -> list[tuple[str, str]]:
         rows.append((question.strip(), str(answers[0]).strip()))
     if len(rows) < cfg.num_seeds:
         raise ValueError(f"{path}: {len(rows)} seed rows, fewer than --num-seeds {cfg.num_seeds}")
-    return [rows[i] for i in seeded_indices(len(rows), cfg.num_seeds, cfg.seed)]
+    # the same draw as harness_tasks.subsets.seeded_indices: a seeded sample, in file order
+    return [rows[i] for i in sorted(random.Random(cfg.seed).sample(range(len(rows)),
+                                                                   cfg.num_seeds))]
 
 
 def _qa_block(pairs: Sequence[tuple[str, str]]) -> str:
@@ -145,7 +146,7 @@ def _generation_jobs(cfg: NQSyntheticConfig, model: str, prompt: Any,
 def generate_questions(cfg: NQSyntheticConfig, client: Any, model: str,
                        tally: Tally) -> list[tuple[str, str]]:
     """New (question, generated answer) pairs, deduplicated; deterministic given the replies."""
-    from harness_tasks.data import iter_jsonl
+    from judges.jsonl import iter_jsonl
 
     from imitation_train.contamination import resolve_data_dir
     from imitation_train.prompts import load_prompt
