@@ -53,23 +53,58 @@ def _http_clients(config: ClientConfig) -> list[Callable[[], Any]]:
         usable = hasattr(openai, "DefaultAioHttpClient") and importlib.util.find_spec("aiohttp")
         backend = "aiohttp" if usable else "httpx"
     timeout = config.timeout
-    if backend == "aiohttp":
-        def factory() -> Any:
-            return openai.DefaultAioHttpClient(timeout=timeout)
-    else:
-        def factory() -> Any:
-            return openai.DefaultAsyncHttpxClient(timeout=timeout)
+    base = openai.DefaultAioHttpClient if backend == "aiohttp" else openai.DefaultAsyncHttpxClient
+    slotted = _slotted(base)
+
+    def factory(slots: asyncio.Semaphore) -> Any:
+        client = slotted(timeout=timeout)
+        client.slots = slots
+        return client
+
     n_pools = -(-config.concurrency // CONNECTIONS_PER_POOL[backend])
     return [factory] * n_pools
 
 
+def _slotted(base: type) -> type:
+    """``base`` (the SDK's httpx ``AsyncClient`` class) whose ``send`` holds one of the event
+    loop's HTTP slots for exactly as long as the request is on the wire.
+
+    ``send`` is httpx's public seam for one HTTP exchange; the SDK calls it with a request it
+    has already built and, for a non-streamed call, returns once the body has been read. Holding
+    the slot there, rather than around the whole SDK call, keeps the SDK's request building and
+    reply wrapping (about 0.3 ms of CPU a call) out of the slot: when a reply lands, the next
+    request, already built, goes out at once instead of after the SDK's bookkeeping for a
+    whole burst of replies. In-flight HTTP requests stay bounded by ``concurrency``.
+    """
+
+    class Slotted(base):  # type: ignore[misc, valid-type]
+        slots: asyncio.Semaphore
+
+        async def send(self, request: Any, **kwargs: Any) -> Any:
+            async with self.slots:
+                response = await super().send(request, **kwargs)
+            # Yield once: the request waiting for the slot just freed goes out before this
+            # reply's bookkeeping runs (asyncio runs ready callbacks in order).
+            await asyncio.sleep(0)
+            return response
+
+    Slotted.__name__ = Slotted.__qualname__ = f"Slotted{base.__name__}"
+    return Slotted
+
+
 @dataclass
 class _LoopState:
-    """What must belong to one event loop: the SDK clients (HTTP pools) and the semaphore."""
+    """What must belong to one event loop: the SDK clients (HTTP pools) and the semaphores.
+
+    ``slots`` bounds the HTTP requests on the wire (``concurrency``; held inside the HTTP
+    client's ``send``); ``admission`` lets up to ``concurrency`` more calls build their request
+    ahead, so that each freed slot is taken by a request that is ready to go.
+    """
 
     loop: asyncio.AbstractEventLoop
     pools: list[Any]
     slots: asyncio.Semaphore
+    admission: asyncio.Semaphore
     response_type: type
     settled: asyncio.Event
     turn: int = 0
@@ -191,8 +226,18 @@ class OpenAIChatClient:
                 bar.set_postfix(cost=f"${self.ledger.spent:.4f}", cached=self.ledger.cache_hits,
                                 refresh=False)
 
+        # A fixed set of workers takes the calls in order (twice the concurrency, as many as
+        # _LoopState.admission lets build ahead) rather than one task per call: a batch of
+        # thousands then starts sending at once instead of first stepping every task.
+        todo = iter(first.values())
+
+        async def worker() -> None:
+            for i in todo:
+                await one(i)
+
         try:
-            await gather_or_cancel(one(i) for i in first.values())
+            await gather_or_cancel(worker() for _ in range(min(len(first),
+                                                              2 * self.config.concurrency)))
         finally:
             bar.close()
         for i, key in enumerate(keys):
@@ -230,10 +275,12 @@ class OpenAIChatClient:
             from openai import AsyncOpenAI
 
             api_key = self.config.api_key()
+            slots = asyncio.Semaphore(self.config.concurrency)
             pools = [AsyncOpenAI(base_url=self.base_url, api_key=api_key, max_retries=0,
-                                 timeout=self.config.timeout, http_client=http_client())
+                                 timeout=self.config.timeout, http_client=http_client(slots))
                      for http_client in _http_clients(self.config)]
-            self._state = _LoopState(loop, pools, asyncio.Semaphore(self.config.concurrency),
+            self._state = _LoopState(loop, pools, slots,
+                                     asyncio.Semaphore(2 * self.config.concurrency),
                                      _http_response_type(), asyncio.Event())
         return self._state
 
@@ -281,7 +328,7 @@ class OpenAIChatClient:
 
         request_id = None
         try:
-            async with state.slots:
+            async with state.admission:
                 raw = await state.next_pool().post("/chat/completions", body=request.body(),
                                                    cast_to=state.response_type)
             # Let the call waiting for this slot go out before we read and store the reply:

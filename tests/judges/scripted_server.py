@@ -49,6 +49,8 @@ class ScriptedServer:
         self.bodies: list[dict[str, Any]] = []
         self.auth_headers: list[str] = []
         self.times: list[float] = []
+        self.in_flight = 0  # requests received and not yet answered
+        self.most_in_flight = 0
         self.lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -81,6 +83,15 @@ class ScriptedServer:
                     server.bodies.append(body)
                     server.auth_headers.append(self.headers.get("Authorization", ""))
                     server.times.append(time.monotonic())
+                    server.in_flight += 1
+                    server.most_in_flight = max(server.most_in_flight, server.in_flight)
+                try:
+                    self._answer(body, key, seen)
+                finally:
+                    with server.lock:
+                        server.in_flight -= 1
+
+            def _answer(self, body: dict[str, Any], key: str, seen: int) -> None:
                 reply = server.script(body, seen)
                 if reply.hold is not None:
                     reply.hold.wait()

@@ -184,6 +184,17 @@ def test_identical_requests_in_flight_are_sent_once(make_client) -> None:
         assert sum(server.hits.values()) == 1
 
 
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+def test_requests_on_the_wire_never_exceed_concurrency(make_client, backend: str) -> None:
+    """Calls build their requests ahead (admission is twice the concurrency) but the HTTP slots
+    held inside the transport keep the server's view at exactly ``concurrency`` at most."""
+    with ScriptedServer(lambda b, seen: Reply(text="ok", delay=0.05)) as server:
+        client = make_client(server.base_url, cache_path=None, concurrency=4, http_backend=backend)
+        results = client.run_batch(ask(client, *[f"q{i}" for i in range(40)]), progress=False)
+        assert [r.text for r in results] == ["ok"] * 40
+        assert server.most_in_flight == 4
+
+
 @pytest.mark.parametrize("concurrency", [1, 8])
 def test_cost_guard_stops_before_the_limit(make_client, tmp_path: Path, concurrency: int) -> None:
     prices = tmp_path / "prices.json"
