@@ -3,6 +3,11 @@
     python benchmarks/factuality_probes.py --models smollm2-135m-instruct,gemma3-270m
     python benchmarks/factuality_probes.py --size full --models smollm2-135m-instruct
     python benchmarks/factuality_probes.py --references-only   # teacher-side style rows only
+    python benchmarks/factuality_probes.py --size full --from-full-runs docs/measurements/full-runs
+
+The last form prints the table from the resumable full-size runs of ``benchmarks/full_runs.py``
+(``truthfulqa``, ``nq_knowledge_choice``, ``nq_graded``, ``simpleqa``, ``style_profile``), with
+"-" for probes not finished yet.
 
 Each model runs the probes through ``imitation-eval run`` (so results folders, samples and the
 resolved config are written as usual, under ``--out``), then the table shows, per model, the
@@ -102,6 +107,16 @@ def reference_rows(data_dir: Path, size: str) -> dict[str, dict[str, float]]:
     return rows
 
 
+def full_run_results(folder: Path, model: str) -> dict:
+    """lm-eval-shaped ``{"results": {task: metrics}}`` from full_runs.py's per-task records."""
+    results = {}
+    for path in sorted((folder / Path(model).name).glob("*/imitation_*.json")):
+        if ".part" not in path.name:
+            record = json.loads(path.read_text())
+            results[record["task"]] = record["metrics"]
+    return {"results": results}
+
+
 def print_table(rows: dict[str, dict[str, float]]) -> None:
     names = list(rows)
     keys = sorted({k for r in rows.values() for k in r})
@@ -128,10 +143,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REPO / "results" / "factuality_probes"))
     parser.add_argument("--references-only", action="store_true",
                         help="only the teacher-side style rows (no model runs)")
+    parser.add_argument("--from-full-runs", default=None, metavar="DIR",
+                        help="no model runs: read full_runs.py's records under DIR (--size full)")
     args = parser.parse_args(argv)
     data_dir = _data_dir()
     rows: dict[str, dict[str, float]] = {}
-    if not args.references_only:
+    if args.from_full_runs:
+        if args.size != "full":
+            parser.error("--from-full-runs goes with --size full")
+        for model in args.models.split(","):
+            rows[model] = model_row(full_run_results(Path(args.from_full_runs), model), "full")
+    elif not args.references_only:
         chat_models = set(args.chat_models.split(","))
         for model in args.models.split(","):
             data = run_model(model, args.size, args.limit, args.batch_size,

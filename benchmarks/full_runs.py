@@ -119,7 +119,8 @@ def run_chunked(model, manager, task: str, folder: Path, args) -> dict:
         start = time.perf_counter()
         results = simple_evaluate(model=model, tasks=[task], task_manager=manager,
                                   samples={task: indices}, log_samples=True,
-                                  apply_chat_template=args.apply_chat_template)
+                                  apply_chat_template=args.apply_chat_template,
+                                  gen_kwargs=getattr(args, "gen_kwargs", None))
         values: dict[str, list] = {}
         for sample in results["samples"][task]:
             for metric in sample["metrics"]:
@@ -158,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="prompt through the model's chat template (instruction-tuned models)")
     parser.add_argument("--chunk", type=int, default=0,
                         help="run each task N documents at a time, resumable per chunk")
+    parser.add_argument("--gen-kwargs", default=None,
+                        help="lm-eval generation overrides, e.g. max_gen_toks=256 (recorded)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     folder = Path(args.out) / Path(args.pretrained).name / args.family
@@ -183,13 +186,15 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             results = simple_evaluate(model=model, tasks=[task], task_manager=manager,
                                       log_samples=False,
-                                      apply_chat_template=args.apply_chat_template)
+                                      apply_chat_template=args.apply_chat_template,
+                                      gen_kwargs=args.gen_kwargs)
             record = {"task": task, "wall_s": round(time.perf_counter() - start, 1),
                       "n": results["n-samples"][task]["effective"],
                       "metrics": _numbers(results["results"][task])}
         record.update({"pretrained": args.pretrained, "device": device,
                        "batch_size": args.batch_size, "cpu_count": os.cpu_count(),
-                       "apply_chat_template": args.apply_chat_template})
+                       "apply_chat_template": args.apply_chat_template,
+                       "gen_kwargs": args.gen_kwargs})
         _write(folder / f"{task}.json", record)
         log.info("%s: %s in %.0f s", task, record["metrics"], record["wall_s"])
     print(json.dumps(summary(folder), indent=2, default=str))
