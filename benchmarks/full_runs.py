@@ -120,7 +120,7 @@ def run_chunked(model, manager, task: str, folder: Path, args) -> dict:
         results = simple_evaluate(model=model, tasks=[task], task_manager=manager,
                                   samples={task: indices}, log_samples=True,
                                   apply_chat_template=args.apply_chat_template,
-                                  gen_kwargs=getattr(args, "gen_kwargs", None))
+                                  gen_kwargs=args.gen_kwargs)
         values: dict[str, list] = {}
         for sample in results["samples"][task]:
             for metric in sample["metrics"]:

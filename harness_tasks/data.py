@@ -61,15 +61,10 @@ def local_file(relpath: str, *, hub_id: str) -> Path:
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) for each non-empty line of a .jsonl or .jsonl.gz file;
     a bad row is a DataError naming file, line and fix (the reader is judges.jsonl's)."""
-    rows = _iter_jsonl(path)
-    while True:
-        try:
-            row = next(rows)
-        except StopIteration:
-            return
-        except JSONLError as err:
-            raise DataError(str(err)) from None
-        yield row
+    try:
+        yield from _iter_jsonl(path)
+    except JSONLError as err:
+        raise DataError(str(err)) from None
 
 
 def require_field(path: Path, lineno: int, obj: dict[str, Any], field: str, kind: type) -> Any:

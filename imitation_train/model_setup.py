@@ -12,38 +12,24 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
-_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
 
 
 def resolve_model(name: str) -> str:
     """A preset name, a local model folder or a Hub id (org/name) -> what ``from_pretrained``
-    takes. A preset is built (once, cached) by the ``imitation-eval build-model NAME`` command,
-    run as ``python -m harness_tasks build-model``: imitation_train imports only judges."""
-    path = Path(name).expanduser()
-    if path.exists():
-        if not path.is_dir():
-            raise ValueError(f"{path} is a file; give the model folder that contains it")
-        if not (path / "config.json").is_file():
-            raise ValueError(f"{path} is not a Hugging Face model folder: config.json is missing")
-        if not any((path / f).is_file() for f in _TOKENIZER_FILES):
-            raise ValueError(f"{path} has no tokenizer (none of {', '.join(_TOKENIZER_FILES)}); "
-                             f"save one there with tokenizer.save_pretrained({str(path)!r})")
-        return str(path.resolve())
-    if name.startswith((".", "/", "~")) or name.count("/") > 1:
-        raise ValueError(f"model folder {path} does not exist")
-    if "/" in name:
-        return name  # a Hub id: transformers fetches it
-    argv = [sys.executable, "-m", "harness_tasks", "build-model", name]
+    takes, as the ``imitation-eval resolve-model NAME`` command says (run as ``python -m
+    harness_tasks``: imitation_train imports only judges). The command builds a preset once,
+    checks a folder (config and tokenizer) and passes a Hub id through; its error, which names
+    the fix, becomes a ValueError."""
+    argv = [sys.executable, "-m", "harness_tasks", "resolve-model", name]
     done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0 or not done.stdout.strip():
-        tail = done.stderr.strip().splitlines()[-5:]
-        raise ValueError(f"{name!r} is not a model folder or a Hub id (org/name), and "
-                         f"`{' '.join(argv)}` failed with exit code {done.returncode}: "
-                         + " | ".join(tail))
+        lines = done.stderr.strip().splitlines()
+        errors = [line.split("error: ", 1)[1] for line in lines if "error: " in line]
+        raise ValueError(errors[-1] if errors else f"`{' '.join(argv)}` failed with exit code "
+                         f"{done.returncode}: " + " | ".join(lines[-5:]))
     return done.stdout.strip().splitlines()[-1]
 
 

@@ -102,15 +102,11 @@ def record_from_json(obj: Any, *, path: str | Path | None = None,
 def read_records(path: str | Path) -> Iterator[ChatRecord]:
     """Read a normalised JSONL file (.jsonl or .jsonl.gz); errors name the file, line and
     field. Lines are read by judges.jsonl, the suite's one JSONL reader."""
-    rows = iter_jsonl(path)
-    while True:
-        try:
-            number, obj = next(rows)
-        except StopIteration:
-            return
-        except JSONLError as err:
-            raise RecordError(err.detail, path=err.path, line=err.line) from None
-        yield record_from_json(obj, path=path, line=number)
+    try:
+        for number, obj in iter_jsonl(path):
+            yield record_from_json(obj, path=path, line=number)
+    except JSONLError as err:
+        raise RecordError(err.detail, path=err.path, line=err.line) from None
 
 
 def write_records(path: str | Path, records: Iterable[ChatRecord]) -> int:

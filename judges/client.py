@@ -38,6 +38,9 @@ class ChatClient(Protocol):
 # of 64 connections costs more CPU per call than the call itself at low latency; several small
 # pools (requests spread round-robin) keep that flat. aiohttp's pool has no such scan.
 CONNECTIONS_PER_POOL = {"httpx": 8, "aiohttp": 64}
+# Calls that may be past admission (building or sending a request) per HTTP slot: one on the
+# wire, one built and waiting for the slot to free.
+BUILD_AHEAD = 2
 
 
 def _http_clients(config: ClientConfig) -> list[Callable[[], Any]]:
@@ -97,8 +100,8 @@ class _LoopState:
     """What must belong to one event loop: the SDK clients (HTTP pools) and the semaphores.
 
     ``slots`` bounds the HTTP requests on the wire (``concurrency``; held inside the HTTP
-    client's ``send``); ``admission`` lets up to ``concurrency`` more calls build their request
-    ahead, so that each freed slot is taken by a request that is ready to go.
+    client's ``send``); ``admission`` lets BUILD_AHEAD times as many calls in, so that each
+    freed slot is taken by a request that is already built.
     """
 
     loop: asyncio.AbstractEventLoop
@@ -144,6 +147,11 @@ class OpenAIChatClient:
         self.rng = rng or random.Random()
         self._state: _LoopState | None = None
         self._inflight: dict[str, asyncio.Future[ChatResult]] = {}
+
+    @property
+    def _admitted(self) -> int:
+        """Calls let in at once: BUILD_AHEAD per HTTP slot."""
+        return BUILD_AHEAD * self.config.concurrency
 
     def __repr__(self) -> str:
         return (f"OpenAIChatClient(base_url={self.base_url!r}, model={self.config.model!r}, "
@@ -226,9 +234,9 @@ class OpenAIChatClient:
                 bar.set_postfix(cost=f"${self.ledger.spent:.4f}", cached=self.ledger.cache_hits,
                                 refresh=False)
 
-        # A fixed set of workers takes the calls in order (twice the concurrency, as many as
-        # _LoopState.admission lets build ahead) rather than one task per call: a batch of
-        # thousands then starts sending at once instead of first stepping every task.
+        # A fixed set of workers takes the calls in order (as many as _LoopState.admission lets
+        # in) rather than one task per call: a batch of thousands then starts sending at once
+        # instead of first stepping every task.
         todo = iter(first.values())
 
         async def worker() -> None:
@@ -236,8 +244,7 @@ class OpenAIChatClient:
                 await one(i)
 
         try:
-            await gather_or_cancel(worker() for _ in range(min(len(first),
-                                                              2 * self.config.concurrency)))
+            await gather_or_cancel(worker() for _ in range(min(len(first), self._admitted)))
         finally:
             bar.close()
         for i, key in enumerate(keys):
@@ -280,7 +287,7 @@ class OpenAIChatClient:
                                  timeout=self.config.timeout, http_client=http_client(slots))
                      for http_client in _http_clients(self.config)]
             self._state = _LoopState(loop, pools, slots,
-                                     asyncio.Semaphore(2 * self.config.concurrency),
+                                     asyncio.Semaphore(self._admitted),
                                      _http_response_type(), asyncio.Event())
         return self._state
 
@@ -331,8 +338,9 @@ class OpenAIChatClient:
             async with state.admission:
                 raw = await state.next_pool().post("/chat/completions", body=request.body(),
                                                    cast_to=state.response_type)
-            # Let the call waiting for this slot go out before we read and store the reply:
-            # sending first keeps the endpoint busy (replies often arrive in bursts).
+            # Yield again before reading and storing the reply: the call let in by the admission
+            # just freed builds its request first, so a built request is ready for the next slot
+            # (without this, 0.938 instead of 0.956 of the ideal at 0.2 s in the benchmark).
             await asyncio.sleep(0)
             request_id = raw.headers.get("x-request-id")
             return raw.json(), request_id
