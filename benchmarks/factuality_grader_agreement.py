@@ -15,7 +15,6 @@ Prints the agreement, Cohen's kappa and the confusion matrix (rows: deterministi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -23,14 +22,17 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from judges.jsonl import iter_jsonl  # noqa: E402
+
 GRADES = ("correct", "incorrect", "not_attempted", "unscored")
 
 
 def read_samples(paths: list[str]) -> list[dict]:
     rows = []
     for path in paths:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            sample = json.loads(line)
+        for _, sample in iter_jsonl(path):
             record = sample["filtered_resps"][0]
             rows.append({"question": sample["doc"]["question"], "golds": sample["doc"]["answer"],
                          "answer": record["answer"], "det": record["deterministic_grade"]})
@@ -61,7 +63,6 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     base_url = args.base_url
     if base_url is None:
-        sys.path.insert(0, str(REPO))
         from harness_tasks.presets import build_preset
         from tests.support.openai_server import ChatModel, serve
 

@@ -27,6 +27,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from judges.jsonl import JSONLError, iter_jsonl
+
 from imitation_train.records import (ChatRecord, Message, RecordError, record_from_json,
                                      validate_messages)
 
@@ -70,22 +72,31 @@ def _read_text(path: Path) -> str:
 
 
 def iter_objects(path: str | Path) -> Iterator[tuple[Any, Where]]:
-    """Each raw object of a JSON-array or JSONL file (optionally .gz) with where it starts."""
+    """Each raw object of a JSON-array or JSONL file (optionally .gz) with where it starts.
+    JSONL lines are read by judges.jsonl, the suite's one JSONL reader."""
     path = Path(path)
-    text = _read_text(path)
-    start = len(text) - len(text.lstrip())
-    if text[start:start + 1] == "[":
-        yield from _iter_array(path, text, start + 1)
+    if _is_json_array(path):
+        text = _read_text(path)
+        yield from _iter_array(path, text, text.index("[") + 1)
         return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RecordError(f"invalid JSON ({exc.msg} at column {exc.colno}); each line must "
-                              "be one JSON object", path=path, line=number) from None
-        yield obj, Where(path, number, None)
+    try:
+        for number, obj in iter_jsonl(path):
+            yield obj, Where(path, number, None)
+    except JSONLError as err:
+        raise RecordError(err.detail, path=err.path, line=err.line) from None
+
+
+def _is_json_array(path: Path) -> bool:
+    """Whether the file's first non-blank character is ``[`` (read a block at a time)."""
+    if not path.is_file():
+        return False  # the JSONL reader names the missing file
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as handle:  # type: ignore[operator]
+        while block := handle.read(1 << 16):
+            block = block.removeprefix(b"\xef\xbb\xbf").lstrip()
+            if block:
+                return block[:1] == b"["
+    return False
 
 
 def _iter_array(path: Path, text: str, pos: int) -> Iterator[tuple[Any, Where]]:

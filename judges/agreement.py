@@ -14,7 +14,6 @@ strict figure (agreeing verdicts over all pairs) beside them.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 from collections import Counter
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Literal, Mapping, Sequence
 
 import numpy as np
+
+from judges.jsonl import iter_jsonl
 
 Label = Literal["1", "2", "tie"]
 Verdict = Literal["1", "2", "tie", "unscored"]
@@ -90,8 +91,7 @@ def load_pandalm(root: Path) -> list[HumanItem]:
 def load_autoj(root: Path) -> list[HumanItem]:
     """Auto-J pairwise test: 1,392 pairs, one label (0 = response 1, 1 = response 2, 2 = tie)."""
     path = _need(root, AUTOJ_FILE, "Auto-J pairwise test set")
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
+    rows = [row for _, row in iter_jsonl(path)]
     label = {0: "1", 1: "2", 2: "tie"}
     return [HumanItem(str(i), r["prompt"], r["response 1"], r["response 2"], (label[r["label"]],))
             for i, r in enumerate(rows)]
@@ -122,10 +122,7 @@ def load_verdicts(path: Path) -> dict[str, Verdict]:
             out[str(row["idx"])] = labels.get(value, "unscored")  # type: ignore[assignment]
         return out
     out = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        row = json.loads(line)
+    for number, row in iter_jsonl(path):
         if "id" not in row or row.get("verdict") not in ("1", "2", "tie", "unscored"):
             raise ValueError(f"{path}:{number}: expected {{\"id\", \"verdict\": 1|2|tie|unscored}}")
         out[str(row["id"])] = row["verdict"]

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from judges.jsonl import iter_jsonl
+
 ID_KEYS = ("id", "question_id", "idx")
 PROMPT_KEYS = ("prompt", "question", "instruction")
 ANSWER_KEYS = ("response", "output", "answer", "text")
@@ -38,13 +40,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     if text.lstrip().startswith("["):
         rows = json.loads(text)
     else:
-        rows = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{path}:{number}: not JSON ({err.msg})") from None
+        rows = [row for _, row in iter_jsonl(path)]
     if not all(isinstance(r, dict) for r in rows):
         raise ValueError(f"{path}: every row must be a JSON object")
     return rows

@@ -34,6 +34,7 @@ from typing import Any
 
 from judges.client import ChatClient, complete_all, run_sync
 from judges.pairwise import PairItem, PairVerdict, PairwiseJudge
+from judges.jsonl import iter_jsonl
 from judges.records import ChatRequest, ChatResult
 
 REWRITE_PROMPT_ID = "chatgpt_style_rewrite@v1"
@@ -98,20 +99,15 @@ def make_pairs(rows: Sequence[tuple[str, str, str]], seed: int = 0) -> list[Fact
 def read_rows(dataset: str, root: Path) -> list[tuple[str, str, str]]:
     """(id, question, gold) from the shared data folder: ``nq`` (NQ-open dev, first gold) or
     ``simpleqa``; a malformed row names file and line."""
-    import json
-
     if dataset == "nq":
         path = root / "nq_open" / "NQ-open.dev.jsonl"
         rows = []
-        with path.open(encoding="utf-8") as handle:
-            for n, line in enumerate(handle, start=1):
-                if line.strip():
-                    try:
-                        obj = json.loads(line)
-                        rows.append((f"nq-{n}", obj["question"], obj["answer"][0]))
-                    except (ValueError, KeyError, IndexError, TypeError):
-                        raise ValueError(f"{path}:{n}: expected {{\"question\": str, "
-                                         "\"answer\": [str, ...]}") from None
+        for n, obj in iter_jsonl(path):
+            try:
+                rows.append((f"nq-{n}", obj["question"], obj["answer"][0]))
+            except (KeyError, IndexError, TypeError):
+                raise ValueError(f"{path}:{n}: expected {{\"question\": str, "
+                                 "\"answer\": [str, ...]}") from None
         return rows
     if dataset == "simpleqa":
         path = root / "factuality" / "simpleqa" / "simple_qa_test_set.csv"

@@ -128,7 +128,7 @@ def test_bad_records_give_line_numbered_errors(tmp_path):
     good = {"id": "a", "source": "s", "messages": [{"role": "user", "content": "hi"},
                                                    {"role": "assistant", "content": "yo"}]}
     cases = {
-        "json": (["{not json"], r":2: invalid JSON"),
+        "json": (["{not json"], r":2: not valid JSON"),
         "role": ([json.dumps({**good, "messages": [{"role": "gpt", "content": "x"}]})],
                  r":2 field 'messages\[0\]\.role'"),
         "content": ([json.dumps({**good, "messages": [{"role": "user", "content": 3}]})],

@@ -44,5 +44,5 @@ def test_bad_answer_files(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="id '1' appears twice"):
         load_answers(path)
     path.write_text('{"id": 1,\n')
-    with pytest.raises(ValueError, match="a.jsonl:1: not JSON"):
+    with pytest.raises(ValueError, match="a.jsonl:1: not valid JSON"):
         load_answers(path)
