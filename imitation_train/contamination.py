@@ -91,7 +91,7 @@ LOADERS: dict[str, tuple[Callable[[Path], list[str]], str]] = {
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path:
     """The shared data folder: the argument, else IMITATION_SUITE_DATA, else ../shared/data."""
-    from judges.agreement import data_dir as shared_data_dir
+    from judges.data import data_dir as shared_data_dir
 
     return shared_data_dir(data_dir).resolve()
 

@@ -15,7 +15,6 @@ strict figure (agreeing verdicts over all pairs) beside them.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from dataclasses import dataclass
 from itertools import combinations
@@ -29,7 +28,6 @@ from judges.jsonl import iter_jsonl
 Label = Literal["1", "2", "tie"]
 Verdict = Literal["1", "2", "tie", "unscored"]
 LABELS: tuple[Label, ...] = ("1", "2", "tie")
-DATA_ENV = "IMITATION_SUITE_DATA"
 
 PANDALM_FILES = {"testset": "judge_human/pandalm/testset-v1.json",
                  "gpt-3.5-turbo": "judge_human/pandalm/gpt-3.5-turbo-testset-v1.json",
@@ -44,25 +42,6 @@ class HumanItem:
     response1: str
     response2: str
     humans: tuple[Label, ...]  # one label per annotator
-
-
-def data_dir(explicit: str | Path | None = None, *, search: bool = True) -> Path:
-    """The shared data folder: ``explicit``, else $IMITATION_SUITE_DATA, else (``search``)
-    ``../shared/data`` next to the working directory or the source checkout."""
-    value = str(explicit) if explicit else os.environ.get(DATA_ENV, "")
-    if not value and search:
-        for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
-            candidate = (base / ".." / "shared" / "data").resolve()
-            if candidate.is_dir():
-                return candidate
-    if not value:
-        raise ValueError(f"no data folder: set {DATA_ENV} to the shared data folder "
-                         "(.../shared/data) or pass --data-dir")
-    path = Path(value)
-    if not path.is_dir():
-        raise ValueError(f"data folder {path} (from {'--data-dir' if explicit else DATA_ENV}) "
-                         "does not exist")
-    return path
 
 
 def _need(root: Path, relative: str, what: str) -> Path:

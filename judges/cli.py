@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from judges import agreement as agr
+from judges.data import DATA_ENV, data_dir
 from judges.answers import load_answers, load_questions, write_jsonl
 from judges.config import ClientConfig, add_flags, from_args
 
@@ -55,7 +56,7 @@ def _write_config(out: Path, args: argparse.Namespace, config: ClientConfig | No
 
 
 def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
-    root = agr.data_dir(args.data_dir)
+    root = data_dir(args.data_dir)
     items = agr.DATASETS[args.dataset](root)
     if args.limit:
         items = items[: args.limit]
@@ -213,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="verdict file (PandaLM's JSON or our JSONL), or gpt-3.5-turbo / pandalm-7b")
     p.add_argument("--run-judge", action="store_true", help="judge the pairs now instead")
     p.add_argument("--data-dir", default=None,
-                   help=f"shared data folder (default: ${agr.DATA_ENV})")
+                   help=f"shared data folder (default: ${DATA_ENV})")
     p.add_argument("--output-dir", default=None,
                    help="write agreement.json, config.json (and verdicts.jsonl)")
     _add_judge_flags(p)

@@ -188,11 +188,11 @@ def cmd_susceptibility(args: Any) -> dict[str, Any]:
     """``imitation-judge susceptibility``: see :func:`add_parser`."""
     import json
 
-    from judges import agreement as agr
     from judges.answers import write_jsonl
     from judges.cli import _client, _judge, _write_config
+    from judges.data import data_dir
 
-    root = agr.data_dir(args.data_dir)
+    root = data_dir(args.data_dir)
     rows = read_rows(args.dataset, root)
     pairs = make_pairs(rows, seed=args.seed)
     pairs = random.Random(args.seed).sample(pairs, min(args.limit, len(pairs))) if args.limit \

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+
+from judges import data as jdata
 from sklearn.metrics import cohen_kappa_score
 
 from judges import agreement as agr
@@ -84,21 +86,21 @@ def test_our_verdict_file(tmp_path: Path, pandalm) -> None:
 
 
 def test_missing_data_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(agr.DATA_ENV, raising=False)
+    monkeypatch.delenv(jdata.DATA_ENV, raising=False)
     with pytest.raises(ValueError, match="set IMITATION_SUITE_DATA"):
-        agr.data_dir(search=False)
+        jdata.data_dir(search=False)
     with pytest.raises(ValueError, match="does not exist"):
-        agr.data_dir(tmp_path / "nowhere")
-    monkeypatch.setenv(agr.DATA_ENV, str(tmp_path))
+        jdata.data_dir(tmp_path / "nowhere")
+    monkeypatch.setenv(jdata.DATA_ENV, str(tmp_path))
     with pytest.raises(ValueError, match="judge_human/pandalm/testset-v1.json"):
-        agr.load_pandalm(agr.data_dir())
+        agr.load_pandalm(jdata.data_dir())
     with pytest.raises(ValueError, match="testdata_pairwise.jsonl.gz"):
-        agr.load_autoj(agr.data_dir())
+        agr.load_autoj(jdata.data_dir())
 
 
 def test_unset_env_falls_back_to_shared_data_beside_the_checkout(
         monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
-    monkeypatch.delenv(agr.DATA_ENV, raising=False)
-    if (Path(agr.__file__).resolve().parents[2] / "shared" / "data").resolve() != data_dir.resolve():
+    monkeypatch.delenv(jdata.DATA_ENV, raising=False)
+    if (Path(jdata.__file__).resolve().parents[2] / "shared" / "data").resolve() != data_dir.resolve():
         pytest.skip("the shared data folder is not beside this checkout")
-    assert agr.data_dir() == data_dir.resolve()
+    assert jdata.data_dir() == data_dir.resolve()
