@@ -16,11 +16,11 @@ import importlib
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from judges.config import add_flags, from_args
+from judges.config import add_flags, from_args, run_main
 
 log = logging.getLogger("imitation-train")
 ACCELERATE_DIR = Path(__file__).resolve().parent / "accelerate"
@@ -32,22 +32,6 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, what: str = "of
     add_flags(parser, cls)
     parser.add_argument("--config", dest="_config_file", default=None, metavar="FILE.yaml",
                         help=f"YAML file with any {what} settings (flags win over the file)")
-
-
-def run_main(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
-             name: Callable[[argparse.Namespace], str] | None = None) -> int:
-    """The ``main()`` of every imitation-train command: parse ``argv`` (default: sys.argv),
-    set up logging (``-v``: debug), run ``args.func(args)``. A user-fixable error (any
-    ValueError: ConfigError, RecordError, DataError, ...) becomes one ``NAME: error: ...`` line
-    on stderr and exit code 2; NAME is ``name(args)`` or the parser's prog."""
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.func(args) or 0)
-    except ValueError as err:
-        print(f"{name(args) if name else parser.prog}: error: {err}", file=sys.stderr)
-        return 2
 
 
 def _cmd_sft(args: argparse.Namespace) -> int:
@@ -118,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_main(build_parser(), argv, lambda args: f"imitation-train {args.command}")
+    return run_main(build_parser(), argv, name=lambda args: f"imitation-train {args.command}")
 
 
 if __name__ == "__main__":

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from judges.config import from_args
+from judges.config import from_args, run_main
 
-from imitation_train.cli import add_config_flags, run_main
+from imitation_train.cli import add_config_flags
 from imitation_train.contamination import DEFAULT_BENCHMARKS
 from imitation_train.records import ChatRecord, write_records
 

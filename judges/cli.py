@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from judges import agreement as agr
-from judges.data import DATA_ENV, data_dir
 from judges.answers import load_answers, load_questions, write_jsonl
-from judges.config import ClientConfig, add_flags, from_args
+from judges.config import ClientConfig, add_flags, from_args, run_main
+from judges.data import DATA_ENV, data_dir
+
+NOISY_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2", "openai")
 
 log = logging.getLogger("judges")
 OUTCOME_TO_LABEL = {"win": "1", "loss": "2", "tie": "tie", "inconsistent": "tie",
@@ -256,17 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
-        result = args.func(args)
-    except ValueError as err:
-        parser.exit(2, f"imitation-judge: error: {err}\n")
-    sys.stdout.write(json.dumps(result, indent=2) + "\n")
-    return 0
+    """Run one ``imitation-judge`` command; its result is printed as JSON (exit 0), a
+    user-fixable error is one ``imitation-judge: error: ...`` line (exit 2)."""
+    return run_main(build_parser(), argv, quiet=NOISY_LOGGERS,
+                    emit=lambda result: sys.stdout.write(json.dumps(result, indent=2) + "\n"))
 
 
 if __name__ == "__main__":

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 C = TypeVar("C")
@@ -128,3 +131,28 @@ def from_args(cls: type[C], args: argparse.Namespace, yaml_file: str | None = No
         return cls(**values)
     except TypeError as err:
         raise ConfigError(str(err)) from None
+
+
+def run_main(parser: argparse.ArgumentParser, argv: Sequence[str] | None, *,
+             name: Callable[[argparse.Namespace], str] | None = None,
+             emit: Callable[[Any], None] | None = None, quiet: Sequence[str] = ()) -> int:
+    """The ``main()`` of every command of the suite: parse ``argv`` (default: sys.argv), set
+    up logging (``-v``: debug; the ``quiet`` loggers at warnings only), run ``args.func(args)``
+    and hand its result to ``emit`` (when given; the exit code is then 0) or return it as the
+    exit code. A user-fixable error (any ValueError: ConfigError, RecordError, DataError, ...)
+    becomes one ``NAME: error: ...`` line on stderr and exit code 2; NAME is ``name(args)`` or
+    the parser's prog."""
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in quiet:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        result = args.func(args)
+    except ValueError as err:
+        print(f"{name(args) if name else parser.prog}: error: {err}", file=sys.stderr)
+        return 2
+    if emit is not None:
+        emit(result)
+        return 0
+    return int(result or 0)

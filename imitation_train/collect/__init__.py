@@ -35,9 +35,9 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from judges.config import ClientConfig, add_flags, from_args
+from judges.config import ClientConfig, add_flags, from_args, run_main
 
-from imitation_train.cli import add_config_flags, run_main
+from imitation_train.cli import add_config_flags
 from imitation_train.collect.broad import BroadConfig, collect_broad, load_pool
 from imitation_train.collect.nq_synthetic import (NQSyntheticConfig, collect_nq_synthetic,
                                                   load_seeds, parse_pairs)

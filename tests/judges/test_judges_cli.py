@@ -24,12 +24,9 @@ def test_agreement_on_shipped_verdicts(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_agreement_errors_name_the_fix(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
-    with pytest.raises(SystemExit) as stop:
-        main(["agreement", "--dataset", "autoj", "--verdicts", "pandalm-7b"])
-    assert stop.value.code == 2
+    assert main(["agreement", "--dataset", "autoj", "--verdicts", "pandalm-7b"]) == 2
     assert "are for --dataset pandalm" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["agreement", "--data-dir", str(tmp_path), "--verdicts", "gpt-3.5-turbo"])
+    assert main(["agreement", "--data-dir", str(tmp_path), "--verdicts", "gpt-3.5-turbo"]) == 2
     assert "PandaLM test set not found" in capsys.readouterr().err
 
 
@@ -86,8 +83,8 @@ def test_pairwise_needs_overlapping_ids(tmp_path: Path, api_key: str, capsys: py
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     a.write_text('{"id": 1, "prompt": "p", "response": "r"}\n')
     b.write_text('{"id": 2, "prompt": "p", "response": "r"}\n')
-    with pytest.raises(SystemExit):
-        main(["pairwise", "--answers", str(a), "--reference", str(b), "--api-key-env", KEY_ENV])
+    assert main(["pairwise", "--answers", str(a), "--reference", str(b),
+                 "--api-key-env", KEY_ENV]) == 2
     assert "no id is in both" in capsys.readouterr().err
 
 

@@ -120,18 +120,15 @@ def test_rescore_errors_exit_with_the_fix(tmp_path: Path, api_key: str,
                                           monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture) -> None:
     samples = _samples(tmp_path)
-    with pytest.raises(SystemExit) as caught:
-        main(["rescore", str(samples), str(samples), "--output-dir", str(tmp_path / "o")])
-    assert caught.value.code == 2 and "same task" in capsys.readouterr().err
+    assert main(["rescore", str(samples), str(samples), "--output-dir", str(tmp_path / "o")]) == 2
+    assert "same task" in capsys.readouterr().err
     monkeypatch.delenv(KEY_ENV)
-    with pytest.raises(SystemExit):
-        main(["rescore", str(samples), "--base-url", "http://127.0.0.1:9/v1", "--api-key-env",
-              KEY_ENV, "--output-dir", str(tmp_path / "o")])
+    assert main(["rescore", str(samples), "--base-url", "http://127.0.0.1:9/v1", "--api-key-env",
+                 KEY_ENV, "--output-dir", str(tmp_path / "o")]) == 2
     assert f"{KEY_ENV} is not set" in capsys.readouterr().err
     monkeypatch.setenv(KEY_ENV, SECRET)
     with ScriptedServer(lambda body, seen: Reply(status=401)) as server:
-        with pytest.raises(SystemExit):
-            main(["rescore", str(samples), "--base-url", server.base_url, "--api-key-env",
-                  KEY_ENV, "--output-dir", str(tmp_path / "o"), "--quiet"])
+        assert main(["rescore", str(samples), "--base-url", server.base_url, "--api-key-env",
+                     KEY_ENV, "--output-dir", str(tmp_path / "o"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "the judge failed" in err and "401" in err and SECRET not in err
