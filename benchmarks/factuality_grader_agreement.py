@@ -4,7 +4,9 @@
     python benchmarks/factuality_grader_agreement.py SAMPLES.jsonl --base-url URL --model gpt-4o
 
 SAMPLES are ``samples_imitation_{simpleqa,nq_graded}[_lite].jsonl`` files written by
-``imitation-eval run`` (the answers and their deterministic grades). Without ``--base-url`` the
+``imitation-eval run`` or, per chunk, by ``benchmarks/full_runs.py`` (its ``--samples-dir``:
+``~/.cache/imitation-suite/full-run-samples/<model>/<task>/samples_<task>.partNNN.jsonl``), with
+the answers and their deterministic grades. Without ``--base-url`` the
 LLM grader is a STAND-IN: tests/support/openai_server.py serving a local model folder
 (default: the smollm2-135m-instruct preset) on 127.0.0.1, graded with the same factual prompt
 (judges/prompts/factual.yaml) a GPT-4-class judge would get. A 135M model is not a competent
@@ -29,7 +31,7 @@ from judges.jsonl import iter_jsonl  # noqa: E402
 GRADES = ("correct", "incorrect", "not_attempted", "unscored")
 
 
-def read_samples(paths: list[str]) -> list[dict]:
+def read_samples(paths: list[str] | list[Path]) -> list[dict]:
     rows = []
     for path in paths:
         for _, sample in iter_jsonl(path):

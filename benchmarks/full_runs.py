@@ -17,6 +17,8 @@ task's own aggregation functions turn the values of all chunks into ``<task>.jso
 one uninterrupted lm-eval run would (corpus-level metrics such as F1 or a Pearson correlation
 are aggregated over all documents, never averaged over chunks). Each chunk is checked on the
 spot: the stored values, aggregated alone, must reproduce lm-eval's figures for that chunk.
+Each chunk's lm-eval samples (the answers and their grades) go to ``--samples-dir``, outside the
+repository, for example as input to ``benchmarks/factuality_grader_agreement.py``.
 """
 
 from __future__ import annotations
@@ -88,6 +90,17 @@ def _plain(value):
     return json.loads(json.dumps(value))
 
 
+def _write_samples(path: Path, samples: list[dict]) -> None:
+    """One chunk's lm-eval samples (documents, answers, grades) as JSONL, outside the repo:
+    they hold the shared data's questions, which are not copied into the repository."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for sample in samples:
+            handle.write(json.dumps(sample, default=str, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
 def _aggregate(task_obj, values: dict[str, list]) -> dict[str, float]:
     functions = task_obj.aggregation()
     out = {}
@@ -133,6 +146,9 @@ def run_chunked(model, manager, task: str, folder: Path, args) -> dict:
         if wrong:
             raise SystemExit(f"{task} chunk {k}: stored values do not reproduce lm-eval's "
                              f"figures {wrong}; not saved")
+        if args.samples_dir:
+            _write_samples(Path(args.samples_dir) / Path(args.pretrained).name / task
+                           / f"samples_{task}.part{k:03d}.jsonl", results["samples"][task])
         _write(part, {"task": task, "chunk": k, "indices": [indices[0], indices[-1]],
                       "wall_s": round(time.perf_counter() - start, 1), "values": values})
         log.info("%s chunk %d/%d done (%s)", task, k + 1, len(starts), expected)
@@ -159,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="prompt through the model's chat template (instruction-tuned models)")
     parser.add_argument("--chunk", type=int, default=0,
                         help="run each task N documents at a time, resumable per chunk")
+    parser.add_argument("--samples-dir",
+                        default=str(Path.home() / ".cache/imitation-suite/full-run-samples"),
+                        help="with --chunk: each chunk's lm-eval samples (answers, grades) go "
+                        "to DIR/<model>/<task>/samples_<task>.partNNN.jsonl ('' to skip); e.g. "
+                        "for benchmarks/factuality_grader_agreement.py")
     parser.add_argument("--gen-kwargs", default=None,
                         help="lm-eval generation overrides, e.g. max_gen_toks=256 (recorded)")
     args = parser.parse_args(argv)

@@ -13,12 +13,16 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def full_runs():
-    spec = importlib.util.spec_from_file_location("full_runs", REPO / "benchmarks" / "full_runs.py")
+def _load(path: Path) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
+
+
+@pytest.fixture(scope="module")
+def full_runs():
+    return _load(REPO / "benchmarks" / "full_runs.py")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +52,8 @@ def test_chunks_reproduce_one_whole_run(full_runs, lm, manager, task, chunk, tmp
     from lm_eval import simple_evaluate
 
     gen_kwargs = "max_gen_toks=24"
-    args = types.SimpleNamespace(chunk=chunk, apply_chat_template=True, gen_kwargs=gen_kwargs)
+    args = types.SimpleNamespace(chunk=chunk, apply_chat_template=True, gen_kwargs=gen_kwargs,
+                                 pretrained="some/tiny", samples_dir=str(tmp_path / "samples"))
     record = full_runs.run_chunked(lm, manager, task, tmp_path, args)
     whole = full_runs._numbers(simple_evaluate(model=lm, tasks=[task], task_manager=manager,
                                                log_samples=False, apply_chat_template=True,
@@ -58,6 +63,14 @@ def test_chunks_reproduce_one_whole_run(full_runs, lm, manager, task, chunk, tmp
     assert record["metrics"].keys() <= whole.keys() and record["metrics"]
     for key, value in record["metrics"].items():
         assert full_runs._same(value, whole[key]), (key, value, whole[key])
+
+    # each chunk's samples, outside the results folder, one line per document
+    files = sorted((tmp_path / "samples" / "tiny" / task).glob(f"samples_{task}.part*.jsonl"))
+    assert len(files) == record["chunks"]
+    if task.startswith("imitation_simpleqa"):  # the grader-agreement benchmark reads them
+        rows = _load(REPO / "benchmarks" / "factuality_grader_agreement.py").read_samples(files)
+        assert len(rows) == record["n"]
+        assert {r["det"] for r in rows} <= {"correct", "incorrect", "not_attempted"}
 
     # resume: finished chunks are read back, never run again
     def refuse(*a, **k):
