@@ -44,8 +44,11 @@ def _judge(args: argparse.Namespace, client):
     from judges.pairwise import PairwiseJudge
     from judges.templates import load_prompt
 
+    max_tokens = getattr(args, "max_tokens", None)
+    if max_tokens is not None and max_tokens < 1:
+        raise ValueError(f"--max-tokens must be at least 1, got {max_tokens}")
     return PairwiseJudge(client, client.config.model, load_prompt(args.prompt),
-                         both_orders=not args.one_order)
+                         both_orders=not args.one_order, max_tokens=max_tokens)
 
 
 def _write_config(out: Path, args: argparse.Namespace, config: ClientConfig | None,
@@ -92,7 +95,8 @@ def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
               **extra}
     if args.output_dir:
         out = Path(args.output_dir)
-        judged = {"prompt": args.prompt, "one_order": args.one_order} if args.run_judge else {
+        judged = {"prompt": args.prompt, "one_order": args.one_order,
+                  "max_tokens": args.max_tokens} if args.run_judge else {
             "verdicts": args.verdicts}
         _write_config(out, args, config, dataset=args.dataset, data_dir=str(root),
                       limit=args.limit, **judged)
@@ -136,7 +140,7 @@ def cmd_pairwise(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.output_dir)
     _write_config(out, args, config, answers=args.answers, reference=args.reference,
                   questions=args.questions, limit=args.limit, prompt=judge.prompt.id,
-                  one_order=args.one_order, seed=args.seed)
+                  max_tokens=judge.max_tokens, one_order=args.one_order, seed=args.seed)
     write_jsonl(out / "verdicts.jsonl", verdicts)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
@@ -194,7 +198,9 @@ def cmd_prompts(args: argparse.Namespace) -> dict[str, Any]:
             for p in shipped_prompts().values()}
 
 
-def _add_judge_flags(parser: argparse.ArgumentParser) -> None:
+def _add_judge_flags(parser: argparse.ArgumentParser, verdict_budget: bool = True) -> None:
+    """Endpoint, prompt and run flags; ``--max-tokens`` unless ``verdict_budget`` is False
+    (rescore keeps the recorded judge's budget so its cached calls match)."""
     group = parser.add_argument_group("judge endpoint")
     add_flags(group, ClientConfig)  # type: ignore[arg-type]
     group.add_argument("--client-config", default=None, metavar="FILE.yaml",
@@ -202,6 +208,10 @@ def _add_judge_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompt", default="pairwise", help="shipped prompt name or a .yaml file")
     parser.add_argument("--one-order", action="store_true",
                         help="judge each pair in one order only (position bias left in)")
+    if verdict_budget:
+        parser.add_argument("--max-tokens", type=int, default=None,
+                            help="token budget of each verdict (default: the prompt's "
+                            "max_tokens)")
     parser.add_argument("--limit", type=int, default=None, help="first N pairs only")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -246,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default="rescore_results",
                    help="where results.json, verdicts_<task>.jsonl and config.json go")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    _add_judge_flags(p)
+    _add_judge_flags(p, verdict_budget=False)
     p.set_defaults(func=cmd_rescore, prompt=None)
 
     from judges.susceptibility import add_parser as add_susceptibility

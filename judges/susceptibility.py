@@ -207,7 +207,8 @@ def cmd_susceptibility(args: Any) -> dict[str, Any]:
     summary = {**result["summary"], "dataset": args.dataset, "usage": client.ledger.summary()}
     out = Path(args.output_dir)
     _write_config(out, args, config, dataset=args.dataset, data_dir=str(root), limit=args.limit,
-                  seed=args.seed, prompt=judge.prompt.id, one_order=args.one_order,
+                  seed=args.seed, prompt=judge.prompt.id, max_tokens=judge.max_tokens,
+                  one_order=args.one_order,
                   rewrite_model=args.rewrite_model or config.model,
                   rewrite_prompt=REWRITE_PROMPT_ID)
     write_jsonl(out / "rewrites.jsonl", result["rewrites"])

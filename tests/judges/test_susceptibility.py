@@ -83,16 +83,26 @@ def test_cli_writes_summary_and_config(tmp_path: Path, api_key: str) -> None:
     (data / "NQ-open.dev.jsonl").write_text("".join(
         json.dumps({"question": q, "answer": [a]}) + "\n" for _, q, a in ROWS if a != "Jupiter"))
     out = tmp_path / "out"
-    with ScriptedServer(_script) as server:
+    bodies: list[dict[str, Any]] = []
+
+    def script(body: dict[str, Any], seen: int) -> Reply:
+        bodies.append(body)
+        return _script(body, seen)
+
+    with ScriptedServer(script) as server:
         code = judge_main(["susceptibility", "--data-dir", str(tmp_path / "data"),
                            "--base-url", server.base_url, "--model", "judge-model",
                            "--api-key-env", KEY_ENV, "--cache-path", "", "--quiet",
-                           "--output-dir", str(out), "--limit", "3"])
+                           "--output-dir", str(out), "--limit", "3", "--max-tokens", "40"])
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["items"] == 3 and summary["wrong_styled_preferred"] == 1.0
     config = (out / "config.json").read_text()
     assert json.loads(config)["rewrite_prompt"] == sus.REWRITE_PROMPT_ID
+    assert json.loads(config)["max_tokens"] == 40
+    rewrites = [b for b in bodies if "Answer to restate:" in b["messages"][-1]["content"]]
+    assert rewrites and {b["max_tokens"] for b in rewrites} == {256}
+    assert {b["max_tokens"] for b in bodies if b not in rewrites} == {40}  # --max-tokens
     for path in out.iterdir():
         assert SECRET not in path.read_text()
 
