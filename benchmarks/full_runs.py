@@ -79,10 +79,15 @@ def _numbers(results: dict) -> dict:
             if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def _write(path: Path, record: dict) -> None:
+def _write_text(path: Path, text: str) -> None:
+    """Write atomically (temp file + rename): a crash never leaves half a record."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def _write(path: Path, record: dict) -> None:
+    _write_text(path, json.dumps(record, indent=2) + "\n")
 
 
 def _plain(value):
@@ -94,11 +99,8 @@ def _write_samples(path: Path, samples: list[dict]) -> None:
     """One chunk's lm-eval samples (documents, answers, grades) as JSONL, outside the repo:
     they hold the shared data's questions, which are not copied into the repository."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for sample in samples:
-            handle.write(json.dumps(sample, default=str, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    _write_text(path, "".join(json.dumps(sample, default=str, ensure_ascii=False) + "\n"
+                              for sample in samples))
 
 
 def _aggregate(task_obj, values: dict[str, list]) -> dict[str, float]:

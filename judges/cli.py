@@ -44,11 +44,10 @@ def _judge(args: argparse.Namespace, client):
     from judges.pairwise import PairwiseJudge
     from judges.templates import load_prompt
 
-    max_tokens = getattr(args, "max_tokens", None)
-    if max_tokens is not None and max_tokens < 1:
-        raise ValueError(f"--max-tokens must be at least 1, got {max_tokens}")
+    if args.max_tokens is not None and args.max_tokens < 1:
+        raise ValueError(f"--max-tokens must be at least 1, got {args.max_tokens}")
     return PairwiseJudge(client, client.config.model, load_prompt(args.prompt),
-                         both_orders=not args.one_order, max_tokens=max_tokens)
+                         both_orders=not args.one_order, max_tokens=args.max_tokens)
 
 
 def _write_config(out: Path, args: argparse.Namespace, config: ClientConfig | None,
@@ -96,7 +95,7 @@ def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
     if args.output_dir:
         out = Path(args.output_dir)
         judged = {"prompt": args.prompt, "one_order": args.one_order,
-                  "max_tokens": args.max_tokens} if args.run_judge else {
+                  "max_tokens": judge.max_tokens} if args.run_judge else {
             "verdicts": args.verdicts}
         _write_config(out, args, config, dataset=args.dataset, data_dir=str(root),
                       limit=args.limit, **judged)
