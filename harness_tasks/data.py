@@ -24,6 +24,19 @@ class DataError(ValueError):
     """A user-fixable problem with the evaluation data (missing file, malformed row)."""
 
 
+class DataUnavailable(DataError, SystemExit):
+    """No data at all: the Hub is unreachable and the data directory is not set.
+
+    A DataError (``imitation-eval`` and other callers catch it as such), and also a SystemExit,
+    because stock ``lm_eval`` catches nothing around the task loaders: uncaught, the interpreter
+    prints this one-line message (exit status 1) instead of a 60-line traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.code = message  # what the interpreter prints when nothing catches it
+
+
 def data_dir() -> Path | None:
     """The local data directory, or None when the Hub should be used.
 
@@ -40,6 +53,24 @@ def data_dir() -> Path | None:
             f"or unset it to read the data from the Hugging Face Hub."
         )
     return path.resolve()
+
+
+def offline_hint() -> str:
+    """How to run without the Hub, for error messages."""
+    return (f"To run offline, point {ENV_VAR} at the suite's data folder: "
+            f"export {ENV_VAR}=/path/to/data (or pass --data-dir /path/to/data to imitation-eval).")
+
+
+def hub_dataset(hub_id: str, *args: Any, **kwargs: Any) -> Any:
+    """``datasets.load_dataset(hub_id, *args, **kwargs)``; when the Hub cannot be reached and the
+    dataset is not in the local cache, a one-line DataUnavailable saying how to run offline."""
+    import datasets
+
+    try:
+        return datasets.load_dataset(hub_id, *args, **kwargs)
+    except ConnectionError as err:  # datasets raises it offline and without a network alike
+        raise DataUnavailable(f"cannot load {hub_id}: {err}, and it is not in the local "
+                              f"datasets cache. {offline_hint()}") from None
 
 
 def local_file(relpath: str, *, hub_id: str) -> Path:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness_tasks.data import hub_dataset
 from harness_tasks.execution.config import ExecConfig
 from harness_tasks.execution.passk import pass_at_k
 from harness_tasks.subsets import seeded_subset
@@ -41,9 +42,7 @@ def _problem_rows() -> list[dict[str, str]]:
 
     source = os.environ.get(SOURCE_ENV, "").strip() or "bundled"
     if source == "hub":
-        import datasets
-
-        hub = datasets.load_dataset(HUB_ID, split=SPLIT)
+        hub = hub_dataset(HUB_ID, split=SPLIT)
         return [{k: str(row[k]) for k in FIELDS} for row in hub]
     path = None if source == "bundled" else Path(source).expanduser()
     return [p.as_dict() for p in read_problems(path).values()]

@@ -20,7 +20,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from harness_tasks.data import ENV_VAR, DataError, data_dir, iter_jsonl, require_field
+from harness_tasks.data import (ENV_VAR, DataError, DataUnavailable, data_dir, iter_jsonl,
+                                 require_field)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ _ANSWER_KEYS = ("output", "response", "answer", "text")
 def _file(relpath: str) -> Path:
     root = data_dir()
     if root is None:
-        raise DataError(
+        raise DataUnavailable(
             f"the judge tasks read their prompts from local files, but {ENV_VAR} is not set. "
             f"Point it at the shared data folder (e.g. {ENV_VAR}=../shared/data; "
             f"imitation-eval --data-dir does this), which holds {relpath}.")

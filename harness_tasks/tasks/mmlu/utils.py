@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from harness_tasks.data import DataError, data_dir, local_file, read_headerless_csv
+from harness_tasks.data import DataError, data_dir, hub_dataset, local_file, read_headerless_csv
 from harness_tasks.subsets import seeded_subset
 from harness_tasks.tasks.mmlu.subjects import SUBJECTS
 
@@ -58,7 +58,7 @@ def load_mmlu(subject: str, test_size: int | None = None, **_ignored: Any):
 def _from_hub(subject: str):
     import datasets
 
-    hub = datasets.load_dataset(HUB_ID, subject)
+    hub = hub_dataset(HUB_ID, subject)
     return datasets.DatasetDict({split: hub[split] for split in SPLITS})
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from harness_tasks.data import DataError, data_dir, iter_jsonl, local_file, require_field
+from harness_tasks.data import (DataError, data_dir, hub_dataset, iter_jsonl, local_file,
+                                 require_field)
 from harness_tasks.subsets import seeded_subset
 from harness_tasks.tasks.nq_open.chat_answer import extract_answer
 from harness_tasks.tasks.nq_open.scoring import score
@@ -52,7 +53,7 @@ def load_nq_open(lite_size: int | None = None, **_: Any) -> datasets.DatasetDict
     import datasets
 
     if data_dir() is None:
-        dev = datasets.load_dataset(HUB_ID, split=SPLIT)
+        dev = hub_dataset(HUB_ID, split=SPLIT)
     else:
         dev = _local_dev()
     if lite_size is not None:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness_tasks.data import DataError, data_dir, local_file
+from harness_tasks.data import DataError, data_dir, hub_dataset, local_file
 from harness_tasks.factuality.llm_grading import grade_with_llm, grader_name, required_endpoint
 from harness_tasks.subsets import seeded_indices
 
@@ -89,7 +89,7 @@ def load_mc(lite_size: int | None = None, **_: Any) -> datasets.DatasetDict:
     import datasets
 
     if data_dir() is None:
-        rows = [dict(r) for r in datasets.load_dataset(HUB_ID, "multiple_choice", split=SPLIT)]
+        rows = [dict(r) for r in hub_dataset(HUB_ID, "multiple_choice", split=SPLIT)]
     else:
         rows = _local_mc()
     return datasets.DatasetDict({SPLIT: datasets.Dataset.from_list(_subset(rows, lite_size))})
@@ -142,7 +142,7 @@ def load_gen(lite_size: int | None = None, **metadata: Any) -> datasets.DatasetD
 
     judge = required_endpoint(metadata).to_json()
     if data_dir() is None:
-        rows = [dict(r) for r in datasets.load_dataset(HUB_ID, "generation", split=SPLIT)]
+        rows = [dict(r) for r in hub_dataset(HUB_ID, "generation", split=SPLIT)]
         rows = [{k: r[k] for k in ("question", "best_answer", "correct_answers",
                                    "incorrect_answers")} for r in rows]
     else:
