@@ -60,3 +60,11 @@ def tiny_model_dir(tmp_path_factory, smollm2_dir) -> Path:
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """End the run with what was skipped, grouped by reason, and the command that installs what
+    a skipped test needs (bubblewrap, Chromium, PostgreSQL: tests/support/skips.py)."""
+    from tests.support.skips import write_skip_summary
+
+    write_skip_summary(terminalreporter)

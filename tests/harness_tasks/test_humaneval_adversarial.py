@@ -24,6 +24,7 @@ from harness_tasks.execution.config import ExecConfig
 from harness_tasks.execution.pool import WorkerPool
 from harness_tasks.execution.records import Job
 from harness_tasks.execution.sandbox import find_bwrap
+from tests.support.skips import needs
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = {"IMITATION_FAKE_SECRET": "s3cr3t-imitation-canary", "HF_TOKEN": "hf_canary123456",
@@ -32,7 +33,8 @@ TEST = "def check(candidate):\n    assert candidate(0) == 42\n"
 SENTINEL = Job("def f(x):\n    return 42\n", TEST, "f", 1.0, 5.0, "sentinel")
 CFG = ExecConfig(workers=2, cpu_floor_s=0.5, wall_floor_s=2.0, max_procs=4)
 
-pytestmark = pytest.mark.skipif(find_bwrap(CFG) is None, reason="bubblewrap is not installed")
+pytestmark = pytest.mark.skipif(find_bwrap(CFG) is None,
+                                reason=needs("bubblewrap", "bubblewrap is not installed"))
 
 
 def prog(body: str, head: str = "import os, sys, socket, signal, time, shutil\n") -> str:

@@ -21,9 +21,10 @@ from harness_tasks.execution.records import Job
 from harness_tasks.execution.sandbox import SandboxError, find_bwrap
 from harness_tasks.execution.selftest import self_test
 from tests.support.import_probe import probe_imports
+from tests.support.skips import needs
 
 needs_bwrap = pytest.mark.skipif(find_bwrap(ExecConfig()) is None,
-                                 reason="bubblewrap is not installed")
+                                 reason=needs("bubblewrap", "bubblewrap is not installed"))
 TEST = "def check(candidate):\n    assert candidate(1) == 2\n"
 
 

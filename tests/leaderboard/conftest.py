@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.leaderboard.servers import PostgresCluster, ServerThread
+from tests.leaderboard.servers import PostgresCluster, PostgresNotInstalled, ServerThread
+from tests.support.skips import needs
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +17,9 @@ def postgres():
     cluster = PostgresCluster()
     try:
         cluster.start()
+    except PostgresNotInstalled:
+        cluster.stop()
+        pytest.skip(needs("postgresql", "PostgreSQL is not installed"))
     except (RuntimeError, OSError) as err:
         cluster.stop()
         pytest.skip(f"no PostgreSQL server could start: {err}")

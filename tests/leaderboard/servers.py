@@ -28,6 +28,10 @@ def _pg_bin(name: str) -> str | None:
     return hits[-1] if hits else None
 
 
+class PostgresNotInstalled(RuntimeError):
+    """initdb or pg_ctl is not on PATH nor under /usr/lib/postgresql/*/bin."""
+
+
 class PostgresCluster:
     """initdb + pg_ctl in a temp dir (as the postgres user when we are root), trust auth on
     127.0.0.1 only. ``start()`` raises RuntimeError with the reason when it cannot start."""
@@ -45,7 +49,7 @@ class PostgresCluster:
     def start(self) -> "PostgresCluster":
         initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
         if not initdb or not pg_ctl:
-            raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
+            raise PostgresNotInstalled("PostgreSQL is not installed (apt-get install postgresql)")
         if os.geteuid() == 0:
             if shutil.which("runuser") is None:
                 raise RuntimeError("running as root without runuser: cannot start postgres")

@@ -13,6 +13,7 @@ import pytest
 from leaderboard.ingest import store_push
 from leaderboard.schemas import PushPayload
 from tests.leaderboard.helpers import imitation, payload
+from tests.support.skips import needs
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -20,8 +21,7 @@ ARTEFACTS = Path(os.environ.get("LEADERBOARD_ARTEFACTS", "build/test-artefacts/l
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None or DRIVER is None,
-    reason="chromium and chromedriver are not installed (apt-get install chromium "
-           "chromium-driver)")
+    reason=needs("chromium", "chromium and chromedriver are not installed"))
 
 
 @pytest.fixture
