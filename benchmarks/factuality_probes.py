@@ -66,10 +66,15 @@ def run_model(model: str, size: str, limit: int | None, batch_size: int, out: Pa
     return data
 
 
+def _number(value: float | None) -> float:
+    """The table's cell value: a figure that does not apply (None, null) shows as "-"."""
+    return math.nan if value is None else float(value)
+
+
 def _metric(results: dict, task: str, name: str) -> float:
     for key, value in results.get(task, {}).items():
         if key.split(",")[0] == name and not key.split(",")[0].endswith("_stderr"):
-            return float(value)
+            return _number(value)
     return math.nan
 
 
@@ -103,7 +108,7 @@ def reference_rows(data_dir: Path, size: str) -> dict[str, dict[str, float]]:
         by_prompt = {o["instruction"]: o["output"] for o in other}
         items = [features(by_prompt[teacher[i]["instruction"]], teacher[i]["output"])
                  for i in indices if teacher[i]["instruction"] in by_prompt]
-        rows[name] = {f"style.{k}": v for k, v in profile(items).items() if k in STYLE}
+        rows[name] = {f"style.{k}": _number(v) for k, v in profile(items).items() if k in STYLE}
     return rows
 
 

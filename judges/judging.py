@@ -15,7 +15,6 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import logging
-import math
 from typing import Any, Sequence
 
 from judges.endpoint import JudgeEndpoint
@@ -101,39 +100,40 @@ def verdict_record(verdict: PairVerdict, candidate: str) -> dict[str, Any]:
                                  if verdict.candidate_second is not None else None)}
 
 
-def _nan_if_none(value: float | None) -> float:
-    return math.nan if value is None else float(value)
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
-def outcome_metrics(outcomes: Sequence[str]) -> dict[str, float]:
+def outcome_metrics(outcomes: Sequence[str]) -> dict[str, float | None]:
     """Every metric but the style-controlled one, from the outcomes alone.
 
-    Rates are over scored pairs (NaN when none is scored); an inconsistent pair counts as a tie;
-    ``win_rate_ties_half`` = (wins + ties/2) / scored, the scale of the style-controlled rate.
+    Rates are over scored pairs (None, "not applicable", when none is scored; never NaN); an
+    inconsistent pair counts as a tie; ``win_rate_ties_half`` = (wins + ties/2) / scored, the
+    scale of the style-controlled rate.
     """
     rates = win_rates(list(outcomes), n_boot=1)  # point values only; no interval needed here
     scored = rates.scored
     half = (rates.wins + 0.5 * (rates.ties + rates.inconsistent)) / scored if scored else None
     return {
-        "win_rate": _nan_if_none(rates.win_rate.value if rates.win_rate else None),
-        "win_or_tie_rate": _nan_if_none(rates.win_or_tie_rate.value
-                                        if rates.win_or_tie_rate else None),
-        "win_rate_ties_half": _nan_if_none(half),
-        "position_inconsistency": _nan_if_none(rates.position_inconsistency),
+        "win_rate": _float(rates.win_rate.value if rates.win_rate else None),
+        "win_or_tie_rate": _float(rates.win_or_tie_rate.value if rates.win_or_tie_rate else None),
+        "win_rate_ties_half": _float(half),
+        "position_inconsistency": _float(rates.position_inconsistency),
         "unscored": rates.unscored,
-        "unscored_rate": rates.unscored / rates.n if rates.n else math.nan,
+        "unscored_rate": rates.unscored / rates.n if rates.n else None,
     }
 
 
 def style_controlled_rate(outcomes: Sequence[str], candidates: Sequence[str],
-                          baselines: Sequence[str]) -> float:
-    """The style-controlled win rate (ties as half) at zero style difference; NaN if unscored."""
+                          baselines: Sequence[str]) -> float | None:
+    """The style-controlled win rate (ties as half) at zero style difference; None if no pair
+    is scored."""
     style = style_controlled(list(outcomes), list(candidates), list(baselines), n_boot=0)
-    return _nan_if_none(style.controlled.value if style else None)
+    return _float(style.controlled.value if style else None)
 
 
 def run_metrics(outcomes: Sequence[str], candidates: Sequence[str],
-                baselines: Sequence[str]) -> dict[str, float]:
+                baselines: Sequence[str]) -> dict[str, float | None]:
     """The task's metrics (:data:`METRICS`) for one run."""
     metrics = outcome_metrics(outcomes)
     metrics["style_controlled_win_rate"] = style_controlled_rate(outcomes, candidates, baselines)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,7 +138,7 @@ def task_report(sample_set: SampleSet, verdicts: list[Any], seed: int,
                 both_orders: bool = True) -> dict[str, Any]:
     """The task's metrics (as in the lm-eval run) and the details: intervals, style effect.
 
-    Judged in one order only, the position-inconsistency rate is unknown (NaN), not 0.
+    Judged in one order only, the position-inconsistency rate is unknown (None), not 0.
     """
     from judges.judging import run_metrics
     from judges.metrics import style_controlled, win_rates
@@ -151,7 +150,7 @@ def task_report(sample_set: SampleSet, verdicts: list[Any], seed: int,
     style = style_controlled(outcomes, candidates, baselines, seed=seed)
     metrics = run_metrics(outcomes, candidates, baselines)
     if not both_orders:
-        metrics["position_inconsistency"] = math.nan
+        metrics["position_inconsistency"] = None
     return {"samples": str(sample_set.path), "metrics": metrics,
             **summarize_pairs(verdicts),
             "win_rates": dataclasses.asdict(win_rates(outcomes, seed=seed)),

@@ -11,12 +11,17 @@ graded) and TruthfulQA generation.
 4. :func:`process_results` makes one item per answer; the aggregations in
    :data:`AGGREGATIONS` compute the run's figures (``threeway.summarize``), ``llm_graded``
    (1.0: graded by the LLM judge, 0.0: by the deterministic grader) and ``grader_agreement``.
+
+A figure that cannot be computed is never NaN: ``grader_agreement`` is left out of a run
+without a judge (there is nothing to agree with), and a figure whose denominator is 0 in this
+run (e.g. ``accuracy_given_attempted`` with nothing attempted, or every rate when the judge
+scored no answer) is None, which lm-eval writes as null and the leaderboard reads as "not
+applicable".
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -80,27 +85,30 @@ METRICS = ("accuracy", "accuracy_given_attempted", "f1", "not_attempted_rate",
 
 def process_results(doc: Mapping[str, Any], results: Sequence[Mapping[str, Any]]
                     ) -> dict[str, Any]:
+    """One item per answer under every metric; ``grader_agreement`` only when the doc has a
+    judge (without one the metric does not apply, so the run does not report it)."""
     record = results[0]
     item = {"grade": record["grade"], "hedged": bool(record["hedged"]),
             "deterministic_grade": record["deterministic_grade"],
             "llm": record["grader"] != "deterministic"}
-    return {name: item for name in METRICS}
+    return {name: item for name in METRICS if name != "grader_agreement" or doc.get("judge")}
 
 
-def llm_graded(items: list[Mapping[str, Any]]) -> float:
+def llm_graded(items: list[Mapping[str, Any]]) -> float | None:
     """Share of answers graded by the LLM judge (0.0: all by the deterministic grader)."""
-    return sum(1 for it in items if it["llm"]) / len(items) if items else math.nan
+    return sum(1 for it in items if it["llm"]) / len(items) if items else None
 
 
-def grader_agreement(items: list[Mapping[str, Any]]) -> float:
-    """Share of LLM-graded (scored) answers whose deterministic grade is the same; NaN if none."""
+def grader_agreement(items: list[Mapping[str, Any]]) -> float | None:
+    """Share of LLM-graded (scored) answers whose deterministic grade is the same; None (not
+    applicable) when the judge scored none."""
     both = [it for it in items if it["llm"] and it["grade"] != "unscored"]
     if not both:
-        return math.nan
+        return None
     return sum(1 for it in both if it["grade"] == it["deterministic_grade"]) / len(both)
 
 
-AGGREGATIONS: dict[str, Callable[[list[Mapping[str, Any]]], float]] = {
+AGGREGATIONS: dict[str, Callable[[list[Mapping[str, Any]]], float | None]] = {
     **{name: summary_metric(summarize, name) for name in METRICS[:7]},
     "llm_graded": llm_graded, "grader_agreement": grader_agreement}
 

@@ -77,19 +77,19 @@ def unigram_overlap(answer: str, reference: str) -> float:
     return 100 * 2 * precision * recall / (precision + recall)
 
 
-def pearson(xs: Sequence[float], ys: Sequence[float]) -> float:
-    """Pearson's r; NaN with fewer than 2 pairs or when either side is constant."""
+def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Pearson's r; None (undefined) with fewer than 2 pairs or when either side is constant."""
     n = len(xs)
     if n != len(ys):
         raise ValueError(f"pearson: {n} x values but {len(ys)} y values")
     if n < 2:
-        return math.nan
+        return None
     mx, my = sum(xs) / n, sum(ys) / n
     sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
     sxx = sum((x - mx) ** 2 for x in xs)
     syy = sum((y - my) ** 2 for y in ys)
     if sxx == 0 or syy == 0:
-        return math.nan
+        return None
     return sxy / math.sqrt(sxx * syy)
 
 
@@ -101,17 +101,24 @@ def features(answer: str, reference: str) -> dict[str, float | bool | int]:
             "length": len(words(answer)), "teacher_length": len(words(reference))}
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values) if values else math.nan
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
-def profile(items: Iterable[Mapping[str, object]]) -> dict[str, float]:
+def _percent(values: list[float]) -> float | None:
+    mean = _mean(values)
+    return None if mean is None else 100 * mean
+
+
+def profile(items: Iterable[Mapping[str, object]]) -> dict[str, float | None]:
     """Run-level figures (percentages as in Table 2, r as a number) from :func:`features` items.
 
-    ``list_when_teacher_lists``: % of teacher-list prompts where the model lists (NaN if the
+    ``list_when_teacher_lists``: % of teacher-list prompts where the model lists (None if the
     teacher never lists); ``summary_paragraph``: % of answers with a summary paragraph;
     ``unigram_overlap``: mean unigram F1 x 100; ``length_pearson``: r between model and teacher
-    lengths; ``mean_length``: the model's mean answer length in words.
+    lengths (None when undefined: fewer than 2 answers, or constant lengths);
+    ``mean_length``: the model's mean answer length in words. A figure that cannot be computed
+    is None (not applicable), never NaN.
     """
     items = list(items)
 
@@ -120,8 +127,8 @@ def profile(items: Iterable[Mapping[str, object]]) -> dict[str, float]:
 
     teacher_lists = [float(bool(it["has_list"])) for it in items if it["teacher_list"]]
     return {
-        "list_when_teacher_lists": 100 * _mean(teacher_lists),
-        "summary_paragraph": 100 * _mean([float(bool(it["has_summary"])) for it in items]),
+        "list_when_teacher_lists": _percent(teacher_lists),
+        "summary_paragraph": _percent([float(bool(it["has_summary"])) for it in items]),
         "unigram_overlap": _mean(column("unigram_overlap")),
         "length_pearson": pearson(column("length"), column("teacher_length")),
         "mean_length": _mean(column("length")),

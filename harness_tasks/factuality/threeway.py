@@ -22,7 +22,6 @@ worries about (a fluent, sure-sounding wrong answer). Pure functions, no I/O.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections import Counter
@@ -141,18 +140,20 @@ def grade_answer(answer: str, golds: Sequence[str], question: str = "") -> Three
     return ThreeWayGrade("incorrect", hedged)
 
 
-def _rate(num: float, den: float) -> float:
-    return num / den if den else math.nan
+def _rate(num: float, den: float) -> float | None:
+    return num / den if den else None
 
 
-def summarize(items: Iterable[Mapping[str, object]]) -> dict[str, float]:
+def summarize(items: Iterable[Mapping[str, object]]) -> dict[str, float | None]:
     """The run's figures from per-answer items ``{"grade": outcome, "hedged": bool}``.
 
     Rates are over the scored answers (an "unscored" item, from a judge that gave no grade, is
     counted apart): ``accuracy`` (correct / scored), ``accuracy_given_attempted``
     (correct / (correct + incorrect)), ``f1`` (SimpleQA's F-score: their harmonic mean),
     ``not_attempted_rate``, ``confident_wrong_rate`` (incorrect and not hedged / scored),
-    ``hedge_rate`` (attempted answers that hedge / attempted). NaN where a denominator is 0.
+    ``hedge_rate`` (attempted answers that hedge / attempted). None (not applicable, never
+    NaN) where a denominator is 0: ``accuracy_given_attempted`` when nothing was attempted,
+    every rate when no answer was scored.
     """
     items = list(items)
     counts = Counter(str(it["grade"]) for it in items)
@@ -160,7 +161,7 @@ def summarize(items: Iterable[Mapping[str, object]]) -> dict[str, float]:
     attempted = counts["correct"] + counts["incorrect"]
     accuracy = _rate(counts["correct"], scored)
     given = _rate(counts["correct"], attempted)
-    f1 = (math.nan if math.isnan(accuracy) or math.isnan(given)
+    f1 = (None if accuracy is None or given is None
           else 0.0 if accuracy + given == 0 else 2 * accuracy * given / (accuracy + given))
     confident_wrong = sum(1 for it in items if it["grade"] == "incorrect" and not it["hedged"])
     hedged = sum(1 for it in items if it["grade"] in ("correct", "incorrect") and it["hedged"])

@@ -1,5 +1,5 @@
 """Authoritative tone, rated by an LLM judge (the paper's Table 2 last row, "authoritative tone
-per GPT-4"). Only with a configured judge; without one the style profile reports NaN for it.
+per GPT-4"). Only with a configured judge; without one the style profile does not report it.
 
 The judge reads the prompt and one answer and ends with ``Authoritative: YES`` or
 ``Authoritative: NO``. A reply without exactly one such line, or a failed call, is unscored

@@ -73,10 +73,10 @@ def test_summarize_on_hand_counts() -> None:
 
 
 def test_summarize_edge_cases() -> None:
-    assert math.isnan(summarize([])["accuracy"])
+    assert summarize([])["accuracy"] is None  # not applicable, never NaN
     only_abstain = summarize([{"grade": "not_attempted", "hedged": False}])
-    assert only_abstain["accuracy"] == 0.0 and math.isnan(only_abstain["accuracy_given_attempted"])
-    assert math.isnan(only_abstain["f1"])
+    assert only_abstain["accuracy"] == 0.0 and only_abstain["accuracy_given_attempted"] is None
+    assert only_abstain["f1"] is None and only_abstain["hedge_rate"] is None
     wrong = summarize([{"grade": "incorrect", "hedged": False}])
     assert wrong["f1"] == 0.0 and wrong["confident_wrong_rate"] == 1.0
 
@@ -107,7 +107,7 @@ def test_unigram_overlap_and_words() -> None:
 def test_pearson() -> None:
     assert sp.pearson([1, 2, 3], [2, 4, 6]) == pytest.approx(1.0)
     assert sp.pearson([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
-    assert math.isnan(sp.pearson([1], [1])) and math.isnan(sp.pearson([1, 1], [2, 3]))
+    assert sp.pearson([1], [1]) is None and sp.pearson([1, 1], [2, 3]) is None
     with pytest.raises(ValueError):
         sp.pearson([1, 2], [1])
 
@@ -120,7 +120,7 @@ def test_profile_figures() -> None:
     assert p["summary_paragraph"] == pytest.approx(100 / 3)
     assert p["mean_length"] == pytest.approx((len(sp.words(CHATGPT)) + 2 + 4) / 3)
     assert -1.0 <= p["length_pearson"] <= 1.0
-    assert math.isnan(sp.profile([sp.features("x", "y")])["list_when_teacher_lists"])
+    assert sp.profile([sp.features("x", "y")])["list_when_teacher_lists"] is None
 
 
 # --- distractors, TruthfulQA MC, tone ----------------------------------------------------------

@@ -5,7 +5,6 @@ test_judges_task_run.py)."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +112,7 @@ def test_rescore_against_another_reference_file(tmp_path: Path, api_key: str) ->
     assert "## Reply B\n4" in sent  # the new reference, not the doc's "7"
     metrics = json.loads((out / "results.json").read_text())["results"]["mytask"]
     assert metrics["win_or_tie_rate"] == 1.0
-    assert math.isnan(metrics["position_inconsistency"])  # nothing judged in both orders
+    assert metrics["position_inconsistency"] is None  # nothing judged in both orders: unknown
 
 
 def test_rescore_errors_exit_with_the_fix(tmp_path: Path, api_key: str,

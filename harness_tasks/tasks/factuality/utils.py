@@ -6,7 +6,6 @@ Referenced from the task YAMLs with ``!function utils.<name>``; the scoring live
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -108,8 +107,11 @@ STYLE_METRICS = ("list_when_teacher_lists", "summary_paragraph", "unigram_overla
 
 def process_results_style(doc: Mapping[str, Any], results: Sequence[Mapping[str, Any]]
                           ) -> dict[str, Any]:
+    """One item per answer under every metric; ``authoritative_tone`` only when the doc has a
+    judge (without one the metric does not apply, so the run does not report it)."""
     item = {k: v for k, v in results[0].items() if k != "answer"}
-    return {name: item for name in STYLE_METRICS}
+    return {name: item for name in STYLE_METRICS
+            if name != "authoritative_tone" or doc.get("judge")}
 
 
 list_when_teacher_lists = summary_metric(style_profile.profile, "list_when_teacher_lists")
@@ -119,7 +121,8 @@ length_pearson = summary_metric(style_profile.profile, "length_pearson")
 mean_length = summary_metric(style_profile.profile, "mean_length")
 
 
-def authoritative_tone(items: list[Mapping[str, Any]]) -> float:
-    """% of judge-rated answers with an authoritative tone; NaN without a judge."""
+def authoritative_tone(items: list[Mapping[str, Any]]) -> float | None:
+    """% of judge-rated answers with an authoritative tone; None (not applicable) when the
+    judge rated none (a run without a judge does not report the metric at all)."""
     rated = [it["tone"] for it in items if it.get("tone") is not None]
-    return 100 * sum(rated) / len(rated) if rated else math.nan
+    return 100 * sum(rated) / len(rated) if rated else None

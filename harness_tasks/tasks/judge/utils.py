@@ -131,7 +131,7 @@ unscored = summary_metric(outcome_metrics, "unscored")
 unscored_rate = summary_metric(outcome_metrics, "unscored_rate")
 
 
-def style_controlled_win_rate(items: list[dict[str, str]]) -> float:
+def style_controlled_win_rate(items: list[dict[str, str]]) -> float | None:
     return style_controlled_rate([it["outcome"] for it in items],
                                  [it["candidate"] for it in items],
                                  [it["baseline"] for it in items])
