@@ -89,11 +89,73 @@ def harness_version(results: Mapping[str, Any], config: Mapping[str, Any] | None
     return f"suite {suite} / lm-eval {lm_eval}" if suite else f"lm-eval {lm_eval}"
 
 
-def chat_template_flag(results: Mapping[str, Any], config: Mapping[str, Any] | None) -> bool:
+def _groups(results: Mapping[str, Any]) -> Mapping[str, Any]:
+    groups = results.get("group_subtasks") or {}
+    if not isinstance(groups, Mapping):
+        raise PayloadError("results.group_subtasks must be an object of group: [task, ...]")
+    return groups
+
+
+def _leaves(groups: Mapping[str, Any], name: str, seen: frozenset[str] = frozenset()
+            ) -> list[str]:
+    """The tasks under a group, through its subgroups (a plain task is its own leaf)."""
+    members = groups.get(name)
+    if not isinstance(members, list) or name in seen:
+        return [name]
+    return [leaf for m in members for leaf in _leaves(groups, str(m), seen | {name})]
+
+
+def _run_chat_template(results: Mapping[str, Any], config: Mapping[str, Any] | None) -> bool:
+    """The run-wide setting: run_config.apply_chat_template, else lm-eval's chat_template."""
     run_config = (config or {}).get("run_config") or {}
     if "apply_chat_template" in run_config:
         return bool(run_config["apply_chat_template"])
     return bool(results.get("chat_template") or results.get("chat_template_sha"))
+
+
+def chat_template_flag(results: Mapping[str, Any], config: Mapping[str, Any] | None,
+                       task: str | None = None) -> bool:
+    """Whether ``task`` was run through the model's chat template.
+
+    The runner decides it per task and records it in config.json as ``chat_template_tasks``
+    ({task: true|false}); a group missing from it is true only when every task under it that
+    the mapping names is true. Without the mapping (older results, plain lm-eval), or for a task
+    it does not name, the run-wide setting counts.
+    """
+    fallback = _run_chat_template(results, config)
+    per_task = (config or {}).get("chat_template_tasks")
+    if per_task is None or task is None:
+        return fallback
+    if not isinstance(per_task, Mapping):
+        raise PayloadError("config.chat_template_tasks must be an object of task: true|false")
+    for name, value in per_task.items():
+        if not isinstance(value, bool):
+            raise PayloadError(f"config.chat_template_tasks.{name} must be true or false, "
+                               f"got {value!r:.40}")
+    if task in per_task:
+        return per_task[task]
+    named = [per_task[t] for t in _leaves(_groups(results), task) if t in per_task]
+    return all(named) if named else fallback
+
+
+def n_shot(results: Mapping[str, Any], task: str) -> int:
+    """The task's shot count; for a group, its tasks' count when they all agree.
+
+    lm-eval records no count (or 0) for a group such as imitation_mmlu whose tasks are 5-shot,
+    which would put its numbers in a "0-shot" column.
+    """
+    shots = (results.get("n-shot") or {}).get(task, 0)
+    if isinstance(shots, bool) or not isinstance(shots, int):
+        raise PayloadError(f"results.n-shot.{task} must be an integer, got {shots!r:.40}")
+    groups = _groups(results)
+    if task not in groups:
+        return shots
+    counts = {(results.get("n-shot") or {}).get(leaf) for leaf in _leaves(groups, task)}
+    if len(counts) == 1:
+        [agreed] = counts
+        if isinstance(agreed, int) and not isinstance(agreed, bool):
+            return agreed
+    return shots
 
 
 def judge_from_samples(rows: list[Mapping[str, Any]]) -> JudgeInfo | None:
@@ -119,9 +181,7 @@ def judge_from_config(task_config: Mapping[str, Any]) -> JudgeInfo | None:
 
 def _subtasks(results: Mapping[str, Any]) -> set[str]:
     """Tasks inside a group that has an aggregate score of its own (shown via that group)."""
-    groups = results.get("group_subtasks") or {}
-    if not isinstance(groups, Mapping):
-        raise PayloadError("results.group_subtasks must be an object of group: [task, ...]")
+    groups = _groups(results)
     scored = results.get("results") or {}
 
     def has_score(name: str) -> bool:
@@ -142,12 +202,12 @@ def parse_results(results: Any, config: Mapping[str, Any] | None = None,
     if not per_task:
         raise PayloadError("results.results is empty: the run scored no task")
     versions = _need(results, "versions", Mapping, "results")
-    n_shots = results.get("n-shot") or {}
+    if not isinstance(results.get("n-shot") or {}, Mapping):
+        raise PayloadError("results.n-shot must be an object of task: shots")
     configs = results.get("configs") or {}
     hib = results.get("higher_is_better") or {}
     n_samples = results.get("n-samples") or {}
     harness = harness_version(results, config)
-    chat = chat_template_flag(results, config)
     members = _subtasks(results)
     out: list[ParsedScore] = []
     for task, metrics in per_task.items():
@@ -157,9 +217,8 @@ def parse_results(results: Any, config: Mapping[str, Any] | None = None,
         if not isinstance(task, str) or not task or len(task) > 200:
             raise PayloadError(f"results.results: task name {task!r:.80} must be 1-200 chars")
         version = versions.get(task, "N/A")
-        shots = n_shots.get(task, 0)
-        if isinstance(shots, bool) or not isinstance(shots, int):
-            raise PayloadError(f"results.n-shot.{task} must be an integer, got {shots!r:.40}")
+        shots = n_shot(results, task)
+        chat = chat_template_flag(results, config, task)
         judge = judge_from_samples((samples or {}).get(task) or []) or judge_from_config(
             configs.get(task) or {})
         if judge is None and task.startswith("imitation_judge"):
