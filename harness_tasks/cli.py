@@ -75,8 +75,46 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = run(cfg)
     if out.table:
         print(out.table)
-        print(f"results: {out.folder / 'results.json'}")
+        print(f"results: {out.folder / 'results.json'} (every metric: {out.folder / 'table.md'})")
     return 0
+
+
+class _Once(logging.Filter):
+    """Lets each distinct warning through once, and drops lm-eval's per-task notes that say
+    nothing about this run (its custom-dataset hint is logged once per task: 125 copies)."""
+
+    DROP = ("Custom kwargs can be passed to `--metadata`",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if any(d in text for d in self.DROP):
+            return False
+        key = text.split(":", 1)[-1][:200] if record.levelno < logging.ERROR else text
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+def quiet_lm_eval() -> None:
+    """lm-eval and transformers at warnings only, each warning once; our progress bar and
+    summary say the rest (``-v`` shows everything)."""
+    once = _Once()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(once)
+    for name in ("lm_eval", "lm-eval", "transformers", "datasets", "accelerate", "httpx"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:  # transformers is the hf extra
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        quiet_lm_eval()
     try:
         if args.command == "path":
             print(task_dir())

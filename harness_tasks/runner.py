@@ -8,6 +8,7 @@ works (hf, vllm, local-completions, local-chat-completions, ...): the wrapper on
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import os
@@ -21,9 +22,15 @@ from typing import Any
 from harness_tasks import __version__, task_dir
 from harness_tasks.config import config_dict
 from harness_tasks.data import ENV_VAR, data_dir, shared_data_fallback
-from harness_tasks.presets import resolve_model
+from harness_tasks.chat_format import CARD_FILE, apply_per_task, check_mode, model_is_chat
+from harness_tasks.presets import cache_root, resolve_model
+from harness_tasks.progress import (ResponseCache, RunProgress, model_fingerprint,
+                                    quiet_request_building)
+from harness_tasks.summary import summary_table
 
 log = logging.getLogger(__name__)
+
+CPU_BATCH = 64  # benchmarks/generation_batch.py: 3.5-4.4x the tokens/s of 8 on 2 cores
 
 # Backends whose ``pretrained=`` names weights to load (and so may be a preset).
 WEIGHT_BACKENDS = frozenset({"hf", "huggingface", "hf-auto", "vllm", "sglang", "hf-multimodal",
@@ -48,14 +55,21 @@ class RunConfig:
     output_dir: str = field(default="results", metadata={"help": "where the results folder goes"})
     limit: float | None = field(default=None, metadata={
         "help": "max examples per task (or a fraction < 1); for smoke tests only"})
-    batch_size: str = field(default="8", metadata={"help": "batch size, or 'auto'"})
+    batch_size: str = field(default="auto-cpu", metadata={
+        "help": "batch size, 'auto' (lm-eval finds the largest that fits), or 'auto-cpu': "
+                f"{CPU_BATCH} on a CPU (greedy generation there runs 3.5-4.4x faster at 64 "
+                "than at 8: benchmarks/generation_batch.py) and 'auto' on a GPU"})
     device: str | None = field(default=None, metadata={"help": "cpu, cuda, cuda:0, mps ..."})
     num_fewshot: int | None = field(default=None, metadata={
         "help": "override every task's shot count (default: the task's own protocol)"})
+    chat_template: str = field(default="auto", metadata={
+        "help": "auto: tasks whose prompt is a chat turn (metadata.prompt_format: chat) go "
+                "through the chat template when the model is instruction-tuned, every other "
+                "task gets plain text; always / never: the same choice for every task"})
     apply_chat_template: bool = field(default=False, metadata={
-        "help": "wrap prompts in the model's chat template (use with the *_chat tasks)"})
+        "help": "the chat template on every task (same as --chat-template always)"})
     fewshot_as_multiturn: bool = field(default=False, metadata={
-        "help": "with --apply-chat-template, give few-shot examples as chat turns"})
+        "help": "with the chat template, give few-shot examples as chat turns"})
     system_instruction: str | None = field(default=None, metadata={"help": "system prompt"})
     gen_kwargs: str | None = field(default=None, metadata={
         "help": "generation overrides, k=v,k=v (e.g. temperature=0.7,do_sample=True)"})
@@ -66,13 +80,23 @@ class RunConfig:
         "help": "extra task folder(s), comma-separated, next to ours"})
     confirm_run_unsafe_code: bool = field(default=False, metadata={
         "help": "allow tasks that execute model-written code"})
+    cache: bool = field(default=True, metadata={
+        "help": "keep every model response in lm-eval's cache format (one file per model "
+                "identity under the suite's cache folder) so a rerun reuses finished work"})
+    progress: bool = field(default=True, metadata={"help": "one progress bar for the run"})
+
+    def __post_init__(self) -> None:
+        check_mode(self.chat_template)
+        if self.apply_chat_template:
+            self.chat_template = "always"
 
 
 @dataclass(frozen=True)
 class RunOutput:
     folder: Path
     results: dict[str, Any]
-    table: str
+    table: str  # the short summary (one line per task or group); table.md has lm-eval's
+    chat_template_tasks: dict[str, bool] = field(default_factory=dict)
 
 
 def parse_kv(text: str) -> dict[str, str]:
@@ -133,15 +157,18 @@ def _write_json(path: Path, obj: Any) -> None:
     tmp.replace(path)
 
 
-def write_outputs(folder: Path, cfg: RunConfig, results: dict[str, Any]) -> None:
-    """config.json, samples_<task>.jsonl and results.json, each written whole or not at all."""
+def write_outputs(folder: Path, cfg: RunConfig, results: dict[str, Any], *,
+                  chat_template_tasks: dict[str, bool] | None = None, table: str = "") -> None:
+    """config.json, samples_<task>.jsonl, table.md and results.json, each written whole or
+    not at all (results.json last: a folder that has it is complete)."""
     from lm_eval.utils import handle_non_serializable
 
     folder.mkdir(parents=True, exist_ok=True)
     samples = results.pop("samples", None) or {}
     _write_json(folder / "config.json", {"imitation_suite_version": __version__,
                                          "run_config": config_dict(cfg),
-                                         "data_dir": os.environ.get(ENV_VAR)})
+                                         "data_dir": os.environ.get(ENV_VAR),
+                                         "chat_template_tasks": chat_template_tasks or {}})
     for task, rows in samples.items():
         path = folder / f"samples_{task}.jsonl"
         tmp = path.with_suffix(".jsonl.tmp")
@@ -150,42 +177,114 @@ def write_outputs(folder: Path, cfg: RunConfig, results: dict[str, Any]) -> None
                 handle.write(json.dumps(row, default=handle_non_serializable,
                                         ensure_ascii=False) + "\n")
         tmp.replace(path)
+    if table:
+        tmp = folder / "table.md.tmp"
+        tmp.write_text(table, encoding="utf-8")
+        tmp.replace(folder / "table.md")
     _write_json(folder / "results.json", results)
 
 
-def run(cfg: RunConfig) -> RunOutput:
-    from lm_eval import simple_evaluate
+def resolve_batch_size(cfg: RunConfig, device: str | None) -> str:
+    if cfg.batch_size != "auto-cpu":
+        return cfg.batch_size
+    return str(CPU_BATCH) if (device or "cpu") == "cpu" else "auto"
+
+
+def _task_manager(names: list[str], include: list[str]) -> Any:
+    """Our task folder alone when every name is ours (indexing lm-eval's thousands of YAML
+    files costs seconds), else lm-eval's tasks too. An unknown name fails here, before any
+    model is loaded, with the closest known names."""
     from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=include, include_defaults=False)
+    if all(n in manager.all_tasks for n in names):
+        return manager
+    manager = TaskManager(include_path=include)
+    unknown = [n for n in names if n not in manager.all_tasks]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, manager.all_tasks, n=3, cutoff=0.6)
+            hints.append(f"{name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+        raise ValueError(f"unknown task(s): {'; '.join(hints)}. `imitation-eval tasks` lists "
+                         "the suite's tasks and groups")
+    return manager
+
+
+def _load_lm(cfg: RunConfig, model_args: dict[str, str], device: str | None) -> Any:
+    from lm_eval.api.registry import get_model
+
+    return get_model(cfg.model).create_from_arg_obj(
+        model_args, {"batch_size": resolve_batch_size(cfg, device), "device": device})
+
+
+def _cache(cfg: RunConfig, model_args: dict[str, str], device: str | None) -> ResponseCache | None:
+    if not cfg.cache:
+        return None
+    identity = {"model": cfg.model, "model_args": model_args, "device": device,
+                "batch_size": resolve_batch_size(cfg, device), "seed": cfg.seed,
+                "system_instruction": cfg.system_instruction, "suite": __version__}
+    key = model_fingerprint(identity, model_args.get("pretrained"))
+    name = _slug(model_args.get("pretrained") or model_args.get("model") or cfg.model)
+    return ResponseCache(cache_root() / "responses" / f"{name}-{key}.sqlite")
+
+
+def run(cfg: RunConfig, *, progress_stream: Any = None) -> RunOutput:
+    from lm_eval import simple_evaluate
     from lm_eval.utils import make_table
 
     local = apply_data_setting(cfg)
     log.info("data: %s", local or "Hugging Face Hub")
-    model_args = model_args_for(cfg)
-    include = [str(task_dir())] + [p for p in (cfg.include_path or "").split(",") if p]
     tasks = [t.strip() for t in cfg.tasks.split(",") if t.strip()]
     if not tasks:
         raise ValueError("--tasks is empty; name at least one task or group")
+    include = [str(task_dir())] + [p for p in (cfg.include_path or "").split(",") if p]
+    manager = _task_manager(tasks, include)  # before the model: a typo costs no model load
+    model_args = model_args_for(cfg)
+    device = default_device(cfg)
+    lm = _load_lm(cfg, model_args, device)
+    progress = RunProgress(chunk_size=_chunk(resolve_batch_size(cfg, device)),
+                           enabled=cfg.progress, stream=progress_stream)
+    cache = _cache(cfg, model_args, device)
+    progress.install(lm, cache)
+    model_chat = model_is_chat(cfg.model, model_args.get("pretrained"))
+    chosen: dict[str, bool] = {}
+
+    def on_load(loaded: dict[str, Any]) -> None:
+        chosen.update(apply_per_task(loaded["tasks"], lm, mode=cfg.chat_template,
+                                     model_chat=model_chat, backend=cfg.model))
+        progress.watch_tasks(loaded["tasks"])
+
+    manager.load = _after(manager.load, on_load)
     seeds: dict[str, int] = {}
     if cfg.seed is not None:
         seeds = {k: cfg.seed for k in ("random_seed", "numpy_random_seed",
                                        "torch_random_seed", "fewshot_random_seed")}
     try:
-        results = simple_evaluate(
-            model=cfg.model, model_args=model_args, tasks=tasks, num_fewshot=cfg.num_fewshot,
-            batch_size=cfg.batch_size, device=default_device(cfg), limit=cfg.limit,
-            log_samples=cfg.log_samples, apply_chat_template=cfg.apply_chat_template,
-            fewshot_as_multiturn=cfg.fewshot_as_multiturn,
-            system_instruction=cfg.system_instruction, gen_kwargs=cfg.gen_kwargs,
-            task_manager=TaskManager(include_path=include),
-            confirm_run_unsafe_code=cfg.confirm_run_unsafe_code, **seeds,
-        )
+        with quiet_request_building(cfg.progress):
+            results = simple_evaluate(
+                model=lm, tasks=tasks, num_fewshot=cfg.num_fewshot, limit=cfg.limit,
+                log_samples=cfg.log_samples, apply_chat_template=False,
+                fewshot_as_multiturn=cfg.fewshot_as_multiturn,
+                system_instruction=cfg.system_instruction, gen_kwargs=cfg.gen_kwargs,
+                task_manager=manager, confirm_run_unsafe_code=cfg.confirm_run_unsafe_code,
+                **seeds,
+            )
     except ValueError as err:
         if "marked as unsafe" in str(err):
             raise ValueError(f"{err} With imitation-eval: pass --confirm-run-unsafe-code "
                              "(HumanEval runs model-written code in the sandbox).") from None
         raise
+    finally:
+        progress.close()
+        if cache is not None:
+            cache.close()
+    log.info("model requests: %s", progress.summary())
     if results is None:  # non-zero ranks under accelerate launch
         return RunOutput(Path(cfg.output_dir), {}, "")
+    results.setdefault("config", {}).update(model=cfg.model, model_args=model_args,
+                                            batch_size=resolve_batch_size(cfg, device),
+                                            device=device)
     name = _slug(model_args.get("pretrained") or model_args.get("model") or cfg.model)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     folder = Path(cfg.output_dir) / name / stamp
@@ -193,13 +292,27 @@ def run(cfg: RunConfig) -> RunOutput:
     while folder.exists():  # two runs in one second never share a folder
         suffix += 1
         folder = Path(cfg.output_dir) / name / f"{stamp}-{suffix}"
-    table = make_table(results) + (make_table(results, "groups") if "groups" in results else "")
-    write_outputs(folder, cfg, results)
+    full_table = make_table(results) + (make_table(results, "groups")
+                                        if "groups" in results else "")
+    summary = summary_table(results, chosen)
+    write_outputs(folder, cfg, results, chat_template_tasks=chosen, table=full_table)
     copy_card(model_args.get("pretrained"), folder)
-    return RunOutput(folder, results, table)
+    return RunOutput(folder, results, summary, chosen)
 
 
-CARD_FILE = "imitation_card.json"  # written by imitation-train next to a fine-tuned model
+def _chunk(batch_size: str) -> int:
+    return int(batch_size) if batch_size.isdigit() and int(batch_size) > 0 else 64
+
+
+def _after(method: Any, hook: Any) -> Any:
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        loaded = method(*args, **kwargs)
+        hook(loaded)
+        return loaded
+
+    return wrapped
+
+
 
 
 def copy_card(pretrained: Any, folder: Path) -> Path | None:

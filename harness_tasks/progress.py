@@ -1,0 +1,329 @@
+"""One progress display for a whole run, and a response cache that survives a crash.
+
+lm-eval sends all requests of one type (every task's generations, then every task's
+log-likelihoods, ...) to the model in one call and shows one bar per call, which never names
+the task and whose ETA swings with the request type. :class:`RunProgress` instead
+
+- learns each task's requests when lm-eval builds them (before any model call),
+- feeds them to the model task by task, a batch-sized chunk at a time, and
+- draws one bar over the whole run: current task, requests done / total, elapsed and an ETA
+  from the run's average speed, with requests weighted by their expected cost (a generation
+  of up to N tokens counts N/2 log-likelihood requests).
+
+The response cache is lm-eval's own format (``lm_eval --use_cache``: a SqliteDict keyed by
+``hash_args``), one file per model identity (:func:`model_fingerprint`). Each response is
+written as soon as the model returns it, so a rerun after a failure, or of the same tasks,
+answers the finished requests from the file. Sampled generations (``do_sample``) are never
+cached: repeats must differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+REQUEST_TYPES = ("loglikelihood", "loglikelihood_rolling", "generate_until")
+_WEIGHT_FILES = (".safetensors", ".bin", ".gguf", ".pt", ".json", ".model", ".jinja", ".txt")
+
+
+def request_cost(reqtype: str, args: Sequence[Any]) -> float:
+    """Expected cost of one request in log-likelihood-request units (an ETA prior only)."""
+    if reqtype == "generate_until":
+        kwargs = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
+        return max(1.0, float(kwargs.get("max_gen_toks", 256)) / 2)
+    if reqtype == "loglikelihood_rolling":
+        return 4.0
+    return 1.0
+
+
+def model_fingerprint(identity: dict[str, Any], pretrained: str | None) -> str:
+    """A short hash of everything that decides a response: backend, model args, batch size,
+    device, seed, and for a local folder the size and mtime of its weight/tokenizer files (a
+    checkpoint overwritten in place gets a new cache)."""
+    files: list[tuple[str, int, int]] = []
+    folder = Path(str(pretrained)) if pretrained else None
+    if folder is not None and folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.suffix in _WEIGHT_FILES:
+                stat = path.stat()
+                files.append((path.name, stat.st_size, stat.st_mtime_ns))
+    blob = json.dumps({"identity": identity, "files": files}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:20]
+
+
+class ResponseCache:
+    """lm-eval's response cache file, opened once for a run (``CachingLM``'s format)."""
+
+    def __init__(self, path: Path) -> None:
+        from sqlitedict import SqliteDict
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.dbdict = SqliteDict(str(path), autocommit=True)  # CacheHook writes through this
+
+    @staticmethod
+    def cacheable(reqtype: str, args: Sequence[Any]) -> bool:
+        return not (reqtype == "generate_until" and len(args) > 1
+                    and isinstance(args[1], dict) and args[1].get("do_sample"))
+
+    def get(self, reqtype: str, args: Sequence[Any]) -> Any:
+        from lm_eval.api.model import hash_args
+
+        if not self.cacheable(reqtype, args):
+            return None
+        return self.dbdict.get(hash_args(reqtype, args))
+
+    def put(self, reqtype: str, args: Sequence[Any], value: Any) -> None:
+        from lm_eval.api.model import hash_args
+
+        if self.cacheable(reqtype, args):
+            self.dbdict[hash_args(reqtype, args)] = value
+
+    def close(self) -> None:
+        self.dbdict.commit()
+        self.dbdict.close()
+
+
+@dataclass
+class _Counts:
+    requests: int = 0
+    cost: float = 0.0
+
+
+@dataclass
+class RunProgress:
+    """The run's plan (requests per task) and its single progress bar."""
+
+    chunk_size: int = 64
+    enabled: bool = True
+    stream: Any = None
+    planned: dict[str, _Counts] = field(default_factory=dict)
+    done: _Counts = field(default_factory=_Counts)
+    cached: int = 0
+    cached_cost: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    _bar: Any = None
+
+    # -- the plan ---------------------------------------------------------------------------
+    def watch_tasks(self, tasks: dict[str, Any]) -> None:
+        """Count each task's requests right after lm-eval builds them."""
+        for name, task in tasks.items():
+            build = task.build_all_requests
+
+            def counted(*args: Any, _build: Any = build, _name: str = name,
+                        _task: Any = task, **kwargs: Any) -> Any:
+                out = _build(*args, **kwargs)
+                counts = self.planned.setdefault(_name, _Counts())
+                for inst in getattr(_task, "instances", []) or []:
+                    counts.requests += 1
+                    counts.cost += request_cost(inst.request_type, inst.args)
+                return out
+
+            task.build_all_requests = counted
+
+    @property
+    def total(self) -> _Counts:
+        return _Counts(sum(c.requests for c in self.planned.values()),
+                       sum(c.cost for c in self.planned.values()))
+
+    # -- the model calls --------------------------------------------------------------------
+    def install(self, lm: Any, cache: ResponseCache | None = None) -> None:
+        """Route the model's request methods through :meth:`_run` (chunked, cached, counted)."""
+        if cache is not None and hasattr(lm, "set_cache_hook"):
+            from lm_eval.api.model import CacheHook
+
+            lm.set_cache_hook(CacheHook(cache))  # each response is stored as it is produced
+        for reqtype in REQUEST_TYPES:
+            method = getattr(lm, reqtype, None)
+            if method is None:
+                continue
+            quiet = "disable_tqdm" in inspect.signature(method).parameters
+
+            def call(reqs: list[Any], _m: Callable[..., Any] = method, _q: bool = quiet) -> Any:
+                return _m(reqs, disable_tqdm=True) if _q else _m(reqs)
+
+            setattr(lm, reqtype, self._runner(reqtype, call, cache))
+
+    def _runner(self, reqtype: str, call: Callable[[list[Any]], list[Any]],
+                cache: ResponseCache | None) -> Callable[..., list[Any]]:
+        def run(requests: list[Any], **_ignored: Any) -> list[Any]:
+            results: list[Any] = [None] * len(requests)
+            for task, chunk in _chunks(requests, self.chunk_size):
+                self._show(task)
+                todo = []
+                for i in chunk:
+                    hit = cache.get(reqtype, requests[i].args) if cache is not None else None
+                    if hit is None:
+                        todo.append(i)
+                    else:
+                        results[i] = hit
+                        self._advance(reqtype, requests[i].args, cached=True)
+                if todo:
+                    answers = call([requests[i] for i in todo])
+                    if len(answers) != len(todo):
+                        raise RuntimeError(f"{reqtype}: the model returned {len(answers)} "
+                                           f"responses for {len(todo)} requests")
+                    for i, answer in zip(todo, answers):
+                        results[i] = answer
+                        if cache is not None:
+                            cache.put(reqtype, requests[i].args, answer)
+                        self._advance(reqtype, requests[i].args)
+            return results
+
+        return run
+
+    # -- the display ------------------------------------------------------------------------
+    def _ensure_bar(self) -> Any:
+        if self._bar is None and self.enabled:
+            self.started = time.monotonic()  # the clock of the model work, for the ETA
+            stream = self.stream or sys.stderr
+            if bool(getattr(stream, "isatty", lambda: False)()):
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=max(self.total.cost, 1.0), file=stream, smoothing=0,
+                                 mininterval=0.5, dynamic_ncols=True, disable=False,
+                                 bar_format="{desc} {percentage:3.0f}%|{bar:20}| {postfix} "
+                                            "[{elapsed}<{remaining}]")
+            else:  # a log file or CI: a plain line now and then, never a carriage return
+                self._bar = _Lines(stream, self)
+        return self._bar
+
+    def _show(self, task: str) -> None:
+        bar = self._ensure_bar()
+        if bar is None:
+            return
+        bar.set_description_str(self.position(task), refresh=False)
+        bar.set_postfix_str(self._counts(), refresh=False)
+
+    def position(self, task: str) -> str:
+        names = list(self.planned)
+        index = names.index(task) + 1 if task in names else 0
+        return f"{task} (task {index}/{len(names)})"
+
+    def _counts(self) -> str:
+        text = f"{self.done.requests:,}/{self.total.requests:,} requests"
+        return text + (f", {self.cached:,} from cache" if self.cached else "")
+
+    def eta(self) -> float | None:
+        """Seconds left at the run's average speed so far (cost-weighted), None before any
+        model work was timed."""
+        worked = self.done.cost - self.cached_cost
+        if worked <= 0:
+            return None
+        left = max(self.total.cost - self.done.cost, 0.0)
+        return (time.monotonic() - self.started) / worked * left
+
+    def _advance(self, reqtype: str, args: Sequence[Any], cached: bool = False) -> None:
+        self.done.requests += 1
+        cost = request_cost(reqtype, args)
+        self.done.cost += cost
+        if cached:
+            self.cached += 1
+            self.cached_cost += cost
+        bar = self._ensure_bar()
+        if bar is None:
+            return
+        if cached:  # instant answers must not speed up the ETA of the work left
+            bar.total = max(bar.total - cost, 1.0)
+        else:
+            bar.set_postfix_str(self._counts(), refresh=False)
+            bar.update(cost)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def summary(self) -> str:
+        seconds = time.monotonic() - self.started
+        return (f"{self.done.requests:,} requests ({self.cached:,} from cache) in "
+                f"{seconds:.0f} s")
+
+
+class _Lines:
+    """The bar's interface for a stream that is not a terminal: one line every ``every`` s."""
+
+    def __init__(self, stream: Any, progress: RunProgress, every: float = 15.0) -> None:
+        self.stream, self.progress, self.every = stream, progress, every
+        self.desc, self.postfix, self.total = "", "", 0.0
+        self.last = 0.0
+
+    def set_description_str(self, text: str, refresh: bool = False) -> None:
+        self.desc = text
+        self.update(0)  # a line when a task starts, unless one was written moments ago
+
+    def set_postfix_str(self, text: str, refresh: bool = False) -> None:
+        self.postfix = text
+
+    def update(self, _n: float) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            self._line()
+
+    def _line(self) -> None:
+        elapsed = time.monotonic() - self.progress.started
+        eta = self.progress.eta()
+        left = f", ETA {_clock(eta)}" if eta is not None else ""
+        print(f"progress: {self.desc}: {self.postfix}, elapsed {_clock(elapsed)}{left}",
+              file=self.stream, flush=True)
+
+    def close(self) -> None:
+        self._line()
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:d}:{secs:02d}"
+
+
+@contextmanager
+def quiet_request_building(enabled: bool = True) -> Iterator[None]:
+    """lm-eval draws a bar per task while it builds requests (57 of them for MMLU); with our
+    one bar those are noise, so they are switched off for the duration of a run."""
+    if not enabled:
+        yield
+        return
+    import lm_eval.api.task as task_module
+
+    original = task_module.tqdm
+    task_module.tqdm = partial(original, disable=True)
+    try:
+        yield
+    finally:
+        task_module.tqdm = original
+
+
+def _chunks(requests: list[Any], size: int) -> Iterator[tuple[str, list[int]]]:
+    """Request indices grouped by task (first-seen order), in chunks of about ``size``.
+
+    A chunk never splits one document's requests (a multiple-choice question's choices share a
+    context that the model computes once), so a chunk may run over ``size`` by one document.
+    """
+    order: dict[str, list[int]] = {}
+    for i, req in enumerate(requests):
+        order.setdefault(str(getattr(req, "task_name", "") or "?"), []).append(i)
+    for task, indices in order.items():
+        chunk: list[int] = []
+        last_doc: Any = object()
+        for i in indices:
+            doc = getattr(requests[i], "doc_id", None)
+            if len(chunk) >= size and doc != last_doc:
+                yield task, chunk
+                chunk = []
+            chunk.append(i)
+            last_doc = doc
+        if chunk:
+            yield task, chunk
