@@ -134,11 +134,36 @@ def cmd_publish(args: argparse.Namespace) -> dict[str, Any]:
     from leaderboard.payload import read_json
     from leaderboard.schemas import PublishedPayload
 
-    body = read_json(Path(args.file), "published numbers")
+    if args.teacher:
+        body = _teacher_body(args)
+    elif args.file:
+        body = read_json(Path(args.file), "published numbers")
+    else:
+        raise ValueError("give a published-numbers FILE, or --teacher NAME --columns-of RESULTS")
     if args.url:
         return _post(args.url, "/api/published", body, args.token_env)
-    outcome = store_published(_engine(args), PublishedPayload.model_validate(body))
+    from leaderboard.ingest import DuplicateRun
+
+    try:
+        outcome = store_published(_engine(args), PublishedPayload.model_validate(body))
+    except DuplicateRun as err:  # the same numbers again (e.g. a second `make demo`)
+        return {"duplicate": True, "run_id": err.run_id, "detail": str(err)}
     return {"run_id": outcome.run_id, "model": outcome.model, "status": outcome.status}
+
+
+def _teacher_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The shipped published numbers of ``--teacher`` on the columns of ``--columns-of``."""
+    from leaderboard.payload import read_json
+    from leaderboard.teachers import teacher_payload
+
+    if not args.columns_of:
+        raise ValueError("--teacher needs --columns-of RESULTS (a results.json or its folder): "
+                         "the run whose columns the teacher's figures go on")
+    path = Path(args.columns_of)
+    path = path / "results.json" if path.is_dir() else path
+    config = path.parent / "config.json"
+    return teacher_payload(args.teacher, read_json(path, "results"),
+                           read_json(config, "config") if config.is_file() else None)
 
 
 def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
@@ -230,7 +255,12 @@ def parser() -> argparse.ArgumentParser:
     _remote(p)
     p.set_defaults(func=cmd_push)
     p = sub.add_parser("publish", help="store published numbers (e.g. a teacher's) + source")
-    p.add_argument("file", help="JSON: {model: {name, kind}, source, scores: [...]}")
+    p.add_argument("file", nargs="?", help="JSON: {model: {name, kind}, source, scores: [...]}")
+    p.add_argument("--teacher", help="instead of FILE: the figures shipped for this teacher "
+                   "(leaderboard/teachers.py: gpt-3.5-turbo), with their sources")
+    p.add_argument("--columns-of", metavar="RESULTS",
+                   help="with --teacher: the run (results.json or its folder) whose columns "
+                   "the figures go on")
     _common(p)
     _remote(p)
     p.set_defaults(func=cmd_publish)
