@@ -70,3 +70,33 @@ def test_entry_point_declared() -> None:
     ours = [ep for ep in eps if ep.name == "imitation_suite"]
     assert ours and ours[0].value == "harness_tasks.tasks"
     assert ours[0].load().__file__.startswith(str(harness_tasks.task_dir()))
+
+
+def _leaf_tasks(manager, name: str) -> list[str]:
+    """The tasks a group, tag or task name runs, from lm-eval's index (no dataset is loaded)."""
+    if name in manager.all_subtasks:
+        return [name]
+    if name in manager.all_tags:
+        return sorted(n for n in manager.all_subtasks if name in manager.task_index[n].tags)
+    assert name in manager.all_groups, f"{name} is no task, tag or group"
+    return [leaf for child in manager.task_index[name].cfg["task"]
+            for leaf in _leaf_tasks(manager, child)]
+
+
+def test_the_lite_group_runs_the_lite_variant_of_every_offline_task() -> None:
+    from lm_eval.tasks import TaskManager
+
+    from harness_tasks.tasks.mmlu.subjects import SUBJECTS
+
+    manager = TaskManager(include_path=str(harness_tasks.task_dir()), include_defaults=False)
+    leaves = _leaf_tasks(manager, "imitation_suite_lite")
+    assert len(leaves) == len(set(leaves))
+    mmlu = [t for t in leaves if t.startswith("imitation_mmlu_")]
+    assert sorted(mmlu) == sorted([f"imitation_mmlu_lite_{s}" for s in SUBJECTS]
+                                  + [f"imitation_mmlu_gen_lite_{s}" for s in SUBJECTS])
+    assert sorted(set(leaves) - set(mmlu)) == sorted([
+        "imitation_nq_open_0shot_lite", "imitation_nq_open_3shot_lite",
+        "imitation_nq_open_chat_lite", "imitation_humaneval_lite", "imitation_humaneval_chat_lite",
+        "imitation_truthfulqa_mc1_lite", "imitation_truthfulqa_mc2_lite", "imitation_simpleqa_lite",
+        "imitation_nq_graded_lite", "imitation_nq_knowledge_choice_lite",
+        "imitation_style_profile_lite"])  # no judge task: the lite group needs no endpoint
