@@ -160,16 +160,21 @@ class RunProgress:
                 cache: ResponseCache | None) -> Callable[..., list[Any]]:
         def run(requests: list[Any], **_ignored: Any) -> list[Any]:
             results: list[Any] = [None] * len(requests)
-            for task, chunk in _chunks(requests, self.chunk_size):
+            # log-likelihood choices of one question share a context that the model computes
+            # once, so a chunk of them holds ~4x the requests to fill a batch
+            size = self.chunk_size * (1 if reqtype == "generate_until" else 4)
+            for task, chunk in _chunks(requests, size):
                 self._show(task)
                 todo = []
+                hits = []
                 for i in chunk:
                     hit = cache.get(reqtype, requests[i].args) if cache is not None else None
                     if hit is None:
                         todo.append(i)
                     else:
                         results[i] = hit
-                        self._advance(reqtype, requests[i].args, cached=True)
+                        hits.append(requests[i].args)
+                self._advance(reqtype, hits, cached=True)
                 if todo:
                     answers = call([requests[i] for i in todo])
                     if len(answers) != len(todo):
@@ -179,7 +184,7 @@ class RunProgress:
                         results[i] = answer
                         if cache is not None:
                             cache.put(reqtype, requests[i].args, answer)
-                        self._advance(reqtype, requests[i].args)
+                    self._advance(reqtype, [requests[i].args for i in todo])
             return results
 
         return run
@@ -225,21 +230,23 @@ class RunProgress:
         left = max(self.total.cost - self.done.cost, 0.0)
         return (time.monotonic() - self.started) / worked * left
 
-    def _advance(self, reqtype: str, args: Sequence[Any], cached: bool = False) -> None:
-        self.done.requests += 1
-        cost = request_cost(reqtype, args)
+    def _advance(self, reqtype: str, done: list[Sequence[Any]], cached: bool = False) -> None:
+        """Count a chunk's finished requests (once per chunk: the display moves per chunk)."""
+        if not done:
+            return
+        cost = sum(request_cost(reqtype, args) for args in done)
+        self.done.requests += len(done)
         self.done.cost += cost
         if cached:
-            self.cached += 1
+            self.cached += len(done)
             self.cached_cost += cost
         bar = self._ensure_bar()
         if bar is None:
             return
         if cached:  # instant answers must not speed up the ETA of the work left
             bar.total = max(bar.total - cost, 1.0)
-        else:
-            bar.set_postfix_str(self._counts(), refresh=False)
-            bar.update(cost)
+        bar.set_postfix_str(self._counts(), refresh=False)
+        bar.update(0 if cached else cost)
 
     def close(self) -> None:
         if self._bar is not None:
