@@ -75,8 +75,10 @@ def summary(folder: Path) -> dict:
 
 
 def _numbers(results: dict) -> dict:
+    """The metric values of an lm-eval result: numbers, and None for a metric that does not
+    apply to the run (lm-eval's null)."""
     return {k: v for k, v in results.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))}
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -112,9 +114,9 @@ def _aggregate(task_obj, values: dict[str, list]) -> dict[str, float]:
     return out
 
 
-def _same(a: float, b: float) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
-        return True  # both NaN (a metric with no eligible documents)
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b  # both None: a metric with no eligible documents
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
