@@ -105,6 +105,17 @@ def _leaves(groups: Mapping[str, Any], name: str, seen: frozenset[str] = frozens
     return [leaf for m in members for leaf in _leaves(groups, str(m), seen | {name})]
 
 
+def _named_flags(per_task: Mapping[str, bool], groups: Mapping[str, Any], name: str,
+                 seen: frozenset[str] = frozenset()) -> list[bool]:
+    """The flags the mapping gives the members of a group; a member it does not name counts
+    through its own members (a subgroup), or not at all."""
+    members = groups.get(name)
+    if not isinstance(members, list) or name in seen:
+        return []
+    return [flag for m in map(str, members) for flag in (
+        [per_task[m]] if m in per_task else _named_flags(per_task, groups, m, seen | {name}))]
+
+
 def _run_chat_template(results: Mapping[str, Any], config: Mapping[str, Any] | None) -> bool:
     """The run-wide setting: run_config.apply_chat_template, else lm-eval's chat_template."""
     run_config = (config or {}).get("run_config") or {}
@@ -134,7 +145,7 @@ def chat_template_flag(results: Mapping[str, Any], config: Mapping[str, Any] | N
                                f"got {value!r:.40}")
     if task in per_task:
         return per_task[task]
-    named = [per_task[t] for t in _leaves(_groups(results), task) if t in per_task]
+    named = _named_flags(per_task, _groups(results), task)
     return all(named) if named else fallback
 
 

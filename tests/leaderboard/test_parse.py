@@ -115,6 +115,8 @@ def test_a_group_is_chat_only_when_all_its_named_tasks_are() -> None:
     assert chat_template_flag(results, mixed, "mmlu") is False
     group_named = _config({"mmlu": True, "mmlu_anatomy": False})  # a named group is as named
     assert chat_template_flag(results, group_named, "mmlu") is True
+    subgroup_named = _config({"mmlu_stem": True, "mmlu_anatomy": False, "mmlu_marketing": True})
+    assert chat_template_flag(results, subgroup_named, "mmlu") is True  # stem as named
     partial = _config({"mmlu_anatomy": True}, run_wide=False)  # unnamed tasks are ignored
     assert chat_template_flag(results, partial, "mmlu") is True
     unnamed = _config({"nq_chat": True}, run_wide=False)  # nothing under it named: run-wide
