@@ -113,6 +113,7 @@ class RunProgress:
     done: _Counts = field(default_factory=_Counts)
     cached: int = 0
     cached_cost: float = 0.0
+    seconds: dict[str, float] = field(default_factory=dict)  # model time per task
     started: float = field(default_factory=time.monotonic)
     _bar: Any = None
 
@@ -176,7 +177,9 @@ class RunProgress:
                         hits.append(requests[i].args)
                 self._advance(reqtype, hits, cached=True)
                 if todo:
+                    start = time.monotonic()
                     answers = call([requests[i] for i in todo])
+                    self.seconds[task] = self.seconds.get(task, 0.0) + time.monotonic() - start
                     if len(answers) != len(todo):
                         raise RuntimeError(f"{reqtype}: the model returned {len(answers)} "
                                            f"responses for {len(todo)} requests")

@@ -158,7 +158,8 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def write_outputs(folder: Path, cfg: RunConfig, results: dict[str, Any], *,
-                  chat_template_tasks: dict[str, bool] | None = None, table: str = "") -> None:
+                  chat_template_tasks: dict[str, bool] | None = None, table: str = "",
+                  timing: dict[str, Any] | None = None) -> None:
     """config.json, samples_<task>.jsonl, table.md and results.json, each written whole or
     not at all (results.json last: a folder that has it is complete)."""
     from lm_eval.utils import handle_non_serializable
@@ -168,7 +169,8 @@ def write_outputs(folder: Path, cfg: RunConfig, results: dict[str, Any], *,
     _write_json(folder / "config.json", {"imitation_suite_version": __version__,
                                          "run_config": config_dict(cfg),
                                          "data_dir": os.environ.get(ENV_VAR),
-                                         "chat_template_tasks": chat_template_tasks or {}})
+                                         "chat_template_tasks": chat_template_tasks or {},
+                                         "timing": timing or {}})
     for task, rows in samples.items():
         path = folder / f"samples_{task}.jsonl"
         tmp = path.with_suffix(".jsonl.tmp")
@@ -239,10 +241,12 @@ def run(cfg: RunConfig, *, progress_stream: Any = None) -> RunOutput:
     if not tasks:
         raise ValueError("--tasks is empty; name at least one task or group")
     include = [str(task_dir())] + [p for p in (cfg.include_path or "").split(",") if p]
+    started = time.monotonic()
     manager = _task_manager(tasks, include)  # before the model: a typo costs no model load
     model_args = model_args_for(cfg)
     device = default_device(cfg)
     lm = _load_lm(cfg, model_args, device)
+    loaded_at = time.monotonic()
     progress = RunProgress(chunk_size=_chunk(resolve_batch_size(cfg, device)),
                            enabled=cfg.progress, stream=progress_stream)
     cache = _cache(cfg, model_args, device)
@@ -279,7 +283,14 @@ def run(cfg: RunConfig, *, progress_stream: Any = None) -> RunOutput:
         progress.close()
         if cache is not None:
             cache.close()
-    log.info("model requests: %s", progress.summary())
+    finished = time.monotonic()
+    timing = {"setup_and_model_load_s": round(loaded_at - started, 2),
+              "evaluate_s": round(finished - loaded_at, 2),
+              "model_requests_s": round(sum(progress.seconds.values()), 2),
+              "model_seconds_per_task": {t: round(v, 2) for t, v in progress.seconds.items()}}
+    log.info("model requests: %s; evaluation %.0f s (data, prompts, scoring: %.0f s)",
+             progress.summary(), timing["evaluate_s"],
+             timing["evaluate_s"] - timing["model_requests_s"])
     if results is None:  # non-zero ranks under accelerate launch
         return RunOutput(Path(cfg.output_dir), {}, "")
     results.setdefault("config", {}).update(model=cfg.model, model_args=model_args,
@@ -295,7 +306,8 @@ def run(cfg: RunConfig, *, progress_stream: Any = None) -> RunOutput:
     full_table = make_table(results) + (make_table(results, "groups")
                                         if "groups" in results else "")
     summary = summary_table(results, chosen)
-    write_outputs(folder, cfg, results, chat_template_tasks=chosen, table=full_table)
+    write_outputs(folder, cfg, results, chat_template_tasks=chosen, table=full_table,
+                  timing=timing)
     copy_card(model_args.get("pretrained"), folder)
     return RunOutput(folder, results, summary, chosen)
 
