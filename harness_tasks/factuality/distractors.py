@@ -55,14 +55,19 @@ def _clashes(candidate: str, taken: Sequence[str]) -> bool:
 
 
 def build_choices(golds_per_question: Sequence[Sequence[str]], k: int = 3,
-                  seed: int = DEFAULT_SEED) -> list[tuple[list[str], int]]:
-    """For each question: (choices, index of the right one), with ``k`` distractors each."""
+                  seed: int = DEFAULT_SEED, only: Sequence[int] | None = None
+                  ) -> list[tuple[list[str], int]]:
+    """For each question (or each of ``only``, in that order): (choices, index of the right
+    one), with ``k`` distractors each. A question's draw depends on the whole pool but not on
+    which other questions are drawn, so ``only`` gives exactly the full draw's entries (and
+    spares a lite run the full set's 7,000 shuffles, ~14 s)."""
     firsts = [golds[0].strip() for golds in golds_per_question]
     by_type: dict[str, list[int]] = {}
     for i, answer in enumerate(firsts):
         by_type.setdefault(answer_type(answer), []).append(i)
     out = []
-    for i, golds in enumerate(golds_per_question):
+    for i in (range(len(firsts)) if only is None else only):
+        golds = golds_per_question[i]
         rng = random.Random(f"{seed}:{i}")
         taken = list(golds)
         distractors: list[str] = []

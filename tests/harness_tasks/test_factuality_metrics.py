@@ -145,6 +145,7 @@ def test_choices_are_typed_distinct_and_stable() -> None:
     assert "Paris, France" not in paris                          # contains the gold: rejected
     with pytest.raises(ValueError, match="distractors"):
         build_choices([["a"], ["b"]])
+    assert build_choices(golds, only=[8, 0, 5]) == [built[8], built[0], built[5]]  # a subset
 
 
 def test_truthfulqa_mc() -> None:

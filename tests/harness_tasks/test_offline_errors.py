@@ -23,6 +23,8 @@ LOADERS = {
              "cais/mmlu"),
     "truthfulqa": ("from harness_tasks.tasks.truthfulqa.utils import load_mc as f; f()",
                    "truthfulqa"),
+    "simpleqa": ("from harness_tasks.tasks.simpleqa.utils import simpleqa_rows as f; f()",
+                 "basicv8vc/SimpleQA"),
     "judge prompts": ("from harness_tasks.tasks.judge.prompt_sets import alpaca_eval_rows as f; f()",
                       "judge tasks"),
 }

@@ -48,9 +48,12 @@ def load_nq_graded(lite_size: int | None = None, **metadata: Any) -> datasets.Da
 def load_nq_choice(lite_size: int | None = None, **_: Any) -> datasets.DatasetDict:
     """NQ-open dev with 4 choices each (``choices``, ``label``), drawn on the full dev set."""
     rows = _nq_rows()
-    for row, (choices, label) in zip(rows, build_choices([r["answer"] for r in rows])):
-        row.update(choices=choices, label=label)
-    return _dataset(_subset(rows, lite_size))
+    keep = list(range(len(rows))) if lite_size is None else \
+        seeded_indices(len(rows), int(lite_size))
+    built = build_choices([r["answer"] for r in rows], only=keep)  # only the rows kept
+    for i, (choices, label) in zip(keep, built):
+        rows[i].update(choices=choices, label=label)
+    return _dataset([rows[i] for i in keep])
 
 
 def doc_to_text_choice(doc: Mapping[str, Any]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from typing import TYPE_CHECKING, Any
 
-from harness_tasks.data import DataError, data_dir, local_file
+from harness_tasks.data import DataError, data_dir, hub_dataset, local_file
 from harness_tasks.factuality import shortform
 from harness_tasks.subsets import seeded_indices
 
@@ -45,9 +45,7 @@ def simpleqa_rows() -> list[dict[str, Any]]:
     """All 4,326 questions, from the data directory when set, else from the Hub."""
     if data_dir() is not None:
         return read_simpleqa_csv(local_file(LOCAL_FILE, hub_id=HUB_ID))
-    import datasets
-
-    hub = datasets.load_dataset(HUB_ID, split="train")
+    hub = hub_dataset(HUB_ID, split="train")  # offline: one line naming the fix
     return [{"id": f"simpleqa-{i}", "question": r["problem"].strip(),
              "answer": [r["answer"].strip()], "metadata": r["metadata"]}
             for i, r in enumerate(hub)]
