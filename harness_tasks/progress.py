@@ -212,8 +212,8 @@ class RunProgress:
         bar = self._ensure_bar()
         if bar is None:
             return
-        bar.set_description_str(self.position(task), refresh=False)
         bar.set_postfix_str(self._counts(), refresh=False)
+        bar.set_description_str(self.position(task), refresh=False)
 
     def position(self, task: str) -> str:
         names = list(self.planned)

@@ -17,6 +17,7 @@ MMLU_DIR = task_dir() / "mmlu"
 LM_EVAL_MMLU = Path(importlib.util.find_spec("lm_eval").origin).parent / "tasks" / "mmlu"
 TOP_GROUPS = [
     "imitation_mmlu", "imitation_mmlu_gen", "imitation_mmlu_lite", "imitation_mmlu_gen_lite",
+    "imitation_mmlu_demo",
 ]
 
 
@@ -72,7 +73,7 @@ def _defined_names() -> tuple[set[str], list[Path]]:
 def test_every_yaml_loads(loaded):
     names, templates = _defined_names()
     assert sorted(p.name for p in templates) == ["_default_template.yaml", "_gen_template.yaml"]
-    assert len(names) == 4 * (57 + 5)
+    assert len(names) == len(_generate.VARIANTS) * (57 + 5) == 5 * (57 + 5)
     assert set(loaded["tasks"]) | set(loaded["groups"]) == names
 
 
@@ -93,7 +94,8 @@ def test_sizes_and_shots(loaded):
     size = {p: sum(len(tasks[f"{p}_{s}"].test_docs()) for s in SUBJECTS) for p in TOP_GROUPS}
     assert size == {"imitation_mmlu": 14042, "imitation_mmlu_gen": 14042,
                     "imitation_mmlu_lite": 57 * _generate.LITE_TEST_SIZE,
-                    "imitation_mmlu_gen_lite": 57 * _generate.LITE_TEST_SIZE}
+                    "imitation_mmlu_gen_lite": 57 * _generate.LITE_TEST_SIZE,
+                    "imitation_mmlu_demo": 57 * _generate.DEMO_TEST_SIZE}
     per_category = {
         c: sum(len(t.test_docs()) for t in loaded["groups"][f"imitation_mmlu_{c}"].get_all_tasks())
         for c in CATEGORIES
