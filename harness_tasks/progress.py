@@ -39,13 +39,15 @@ _WEIGHT_FILES = (".safetensors", ".bin", ".gguf", ".pt", ".json", ".model", ".ji
 
 
 def request_cost(reqtype: str, args: Sequence[Any]) -> float:
-    """Expected cost of one request in log-likelihood-request units (an ETA prior only)."""
+    """Expected model seconds of one request on a reference CPU (an ETA prior; only the ratios
+    matter, the run's own speed scales them). Prompt tokens (~4 characters each) cost ~1/800 s
+    each; each generated token ~5 ms (a decoding step of a batch, shared by its sequences)."""
+    context = str(args[0]) if args else ""
     if reqtype == "generate_until":
         kwargs = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
-        return max(1.0, float(kwargs.get("max_gen_toks", 256)) / 2)
-    if reqtype == "loglikelihood_rolling":
-        return 4.0
-    return 1.0
+        return len(context) / 3200 + 0.005 * float(kwargs.get("max_gen_toks", 256))
+    continuation = str(args[1]) if len(args) > 1 else ""
+    return (len(context) + len(continuation)) / 3200
 
 
 def model_fingerprint(identity: dict[str, Any], pretrained: str | None) -> str:
@@ -127,9 +129,19 @@ class RunProgress:
                         _task: Any = task, **kwargs: Any) -> Any:
                 out = _build(*args, **kwargs)
                 counts = self.planned.setdefault(_name, _Counts())
-                for inst in getattr(_task, "instances", []) or []:
+                instances = getattr(_task, "instances", []) or []
+                shared: dict[tuple[Any, str], int] = {}  # choices computed on one context
+                for inst in instances:
+                    if inst.request_type == "loglikelihood":
+                        key = (inst.doc_id, str(inst.args[0]))
+                        shared[key] = shared.get(key, 0) + 1
+                for inst in instances:
+                    cost = request_cost(inst.request_type, inst.args)
+                    if inst.request_type == "loglikelihood":
+                        cost /= shared[(inst.doc_id, str(inst.args[0]))]
+                    inst.progress_cost = cost
                     counts.requests += 1
-                    counts.cost += request_cost(inst.request_type, inst.args)
+                    counts.cost += cost
                 return out
 
             task.build_all_requests = counted
@@ -174,7 +186,7 @@ class RunProgress:
                         todo.append(i)
                     else:
                         results[i] = hit
-                        hits.append(requests[i].args)
+                        hits.append(requests[i])
                 self._advance(reqtype, hits, cached=True)
                 if todo:
                     start = time.monotonic()
@@ -187,7 +199,7 @@ class RunProgress:
                         results[i] = answer
                         if cache is not None:
                             cache.put(reqtype, requests[i].args, answer)
-                    self._advance(reqtype, [requests[i].args for i in todo])
+                    self._advance(reqtype, [requests[i] for i in todo])
             return results
 
         return run
@@ -233,11 +245,11 @@ class RunProgress:
         left = max(self.total.cost - self.done.cost, 0.0)
         return (time.monotonic() - self.started) / worked * left
 
-    def _advance(self, reqtype: str, done: list[Sequence[Any]], cached: bool = False) -> None:
+    def _advance(self, reqtype: str, done: list[Any], cached: bool = False) -> None:
         """Count a chunk's finished requests (once per chunk: the display moves per chunk)."""
         if not done:
             return
-        cost = sum(request_cost(reqtype, args) for args in done)
+        cost = sum(_cost(reqtype, req) for req in done)
         self.done.requests += len(done)
         self.done.cost += cost
         if cached:
@@ -297,6 +309,11 @@ class _Lines:
 def _clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes:d}:{secs:02d}"
+
+
+def _cost(reqtype: str, request: Any) -> float:
+    cost = getattr(request, "progress_cost", None)
+    return float(cost) if cost is not None else request_cost(reqtype, request.args)
 
 
 @contextmanager

@@ -30,6 +30,7 @@ from harness_tasks.summary import summary_table
 
 log = logging.getLogger(__name__)
 
+RESPONSES_ENV = "IMITATION_SUITE_RESPONSES"  # the response cache folder (default: cache/responses)
 CPU_BATCH = 64  # benchmarks/generation_batch.py: 3.5-4.4x the tokens/s of 8 on 2 cores
 
 # Backends whose ``pretrained=`` names weights to load (and so may be a preset).
@@ -228,7 +229,9 @@ def _cache(cfg: RunConfig, model_args: dict[str, str], device: str | None) -> Re
                 "system_instruction": cfg.system_instruction, "suite": __version__}
     key = model_fingerprint(identity, model_args.get("pretrained"))
     name = _slug(model_args.get("pretrained") or model_args.get("model") or cfg.model)
-    return ResponseCache(cache_root() / "responses" / f"{name}-{key}.sqlite")
+    folder = os.environ.get(RESPONSES_ENV, "").strip()
+    root = Path(folder).expanduser() if folder else cache_root() / "responses"
+    return ResponseCache(root / f"{name}-{key}.sqlite")
 
 
 def run(cfg: RunConfig, *, progress_stream: Any = None) -> RunOutput:

@@ -2,9 +2,10 @@
 
     imitation-leaderboard push results/MODEL/TIME/            # results.json + samples + config
     imitation-leaderboard push results.json --samples DIR --card imitation_card.json
-    imitation-leaderboard push --checkpoint ckpt/ --tasks imitation_suite_lite
+    imitation-leaderboard push --checkpoint ckpt/ --tasks imitation_suite_lite --confirm-run-unsafe-code
     imitation-leaderboard push results/... --url http://HOST:8000   # over HTTP (token in env)
     imitation-leaderboard publish teacher_numbers.json        # published numbers + source
+    imitation-leaderboard publish --teacher gpt-3.5-turbo --columns-of results/MODEL/TIME/
     imitation-leaderboard push-agreement judge_out/agreement.json
     imitation-leaderboard token create --user alice --scopes push,read
     imitation-leaderboard serve --db sqlite:///leaderboard.sqlite --port 8000

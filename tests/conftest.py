@@ -7,6 +7,7 @@ the Hub is switched off so that nothing silently downloads.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Model responses cached by imitation-eval run go to a folder of this session's own, never the
+# user's cache (and two test sessions at once never share a file).
+os.environ.setdefault("IMITATION_SUITE_RESPONSES", tempfile.mkdtemp(prefix="imitation-responses-"))
 if not os.environ.get("IMITATION_SUITE_DATA"):
     _shared = (REPO / ".." / "shared" / "data").resolve()
     if _shared.is_dir():

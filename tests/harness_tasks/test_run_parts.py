@@ -189,3 +189,19 @@ def test_chat_tasks_get_the_template_and_completion_tasks_do_not(tmp_path: Path,
     assert not any(never.chat_template_tasks.values())
     text = (never.folder / "samples_imitation_nq_open_chat_lite.jsonl").read_text()
     assert "<|im_start|>" not in text
+
+
+def test_a_second_run_answers_from_the_response_cache(tmp_path: Path, tiny_model_dir: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("IMITATION_SUITE_RESPONSES", str(tmp_path / "responses"))
+    cfg = RunConfig(pretrained=str(tiny_model_dir), limit=2, output_dir=str(tmp_path / "out"),
+                    tasks="imitation_nq_open_0shot_lite,imitation_truthfulqa_mc1_lite",
+                    gen_kwargs="max_gen_toks=4", progress=False)
+    first = run(cfg)
+    [cache_file] = (tmp_path / "responses").glob("*.sqlite")
+    second = run(cfg)
+    assert first.results["results"] == second.results["results"]
+    timing = json.loads((second.folder / "config.json").read_text())["timing"]
+    assert timing["model_requests_s"] == 0.0  # every response came from the cache
+    assert cache_file.stat().st_size > 0
