@@ -35,6 +35,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 REQUEST_TYPES = ("loglikelihood", "loglikelihood_rolling", "generate_until")
+# Characters of prompt (x documents, padded to the longest) in one log-likelihood call: ~16k
+# tokens, whose logits over a 50k vocabulary take ~3 GB (see _chunks).
+LOGLIKELIHOOD_CHARS = 64_000
 _WEIGHT_FILES = (".safetensors", ".bin", ".gguf", ".pt", ".json", ".model", ".jinja", ".txt")
 
 
@@ -176,7 +179,8 @@ class RunProgress:
             # log-likelihood choices of one question share a context that the model computes
             # once, so a chunk of them holds ~4x the requests to fill a batch
             size = self.chunk_size * (1 if reqtype == "generate_until" else 4)
-            for task, chunk in _chunks(requests, size):
+            budget = None if reqtype == "generate_until" else LOGLIKELIHOOD_CHARS
+            for task, chunk in _chunks(requests, size, budget):
                 self._show(task)
                 todo = []
                 hits = []
@@ -333,24 +337,36 @@ def quiet_request_building(enabled: bool = True) -> Iterator[None]:
         task_module.tqdm = original
 
 
-def _chunks(requests: list[Any], size: int) -> Iterator[tuple[str, list[int]]]:
+def _chunks(requests: list[Any], size: int, max_chars: int | None = None
+            ) -> Iterator[tuple[str, list[int]]]:
     """Request indices grouped by task (first-seen order), in chunks of about ``size``.
 
     A chunk never splits one document's requests (a multiple-choice question's choices share a
     context that the model computes once), so a chunk may run over ``size`` by one document.
+    With ``max_chars``, a chunk also closes before (its documents) x (its longest prompt) would
+    pass that many characters: the model pads a batch to its longest sequence and keeps a logit
+    per position and vocabulary entry, so 64 five-shot MMLU history prompts (~3,000 tokens each)
+    in one batch need ~37 GB (stock lm_eval at batch 64 is killed for memory on 24 GB).
     """
     order: dict[str, list[int]] = {}
     for i, req in enumerate(requests):
         order.setdefault(str(getattr(req, "task_name", "") or "?"), []).append(i)
     for task, indices in order.items():
         chunk: list[int] = []
+        docs, longest = 0, 0
         last_doc: Any = object()
         for i in indices:
             doc = getattr(requests[i], "doc_id", None)
-            if len(chunk) >= size and doc != last_doc:
-                yield task, chunk
-                chunk = []
+            length = sum(len(str(a)) for a in requests[i].args[:2]) if max_chars else 0
+            if chunk and doc != last_doc:
+                too_big = max_chars is not None and (docs + 1) * max(longest, length) > max_chars
+                if len(chunk) >= size or too_big:
+                    yield task, chunk
+                    chunk, docs, longest = [], 0, 0
+            if doc != last_doc or not chunk:
+                docs += 1
             chunk.append(i)
+            longest = max(longest, length)
             last_doc = doc
         if chunk:
             yield task, chunk

@@ -205,3 +205,11 @@ def test_a_second_run_answers_from_the_response_cache(tmp_path: Path, tiny_model
     timing = json.loads((second.folder / "config.json").read_text())["timing"]
     assert timing["model_requests_s"] == 0.0  # every response came from the cache
     assert cache_file.stat().st_size > 0
+
+
+def test_long_log_likelihood_prompts_are_chunked_by_size() -> None:
+    long_ctx = "x" * 3000  # a five-shot history question is ~12,000 characters
+    reqs = [_req("h", d, long_ctx, "loglikelihood") for d in range(10) for _ in range(4)]
+    chunks = [c for _, c in _chunks(reqs, 256, max_chars=10_000)]
+    assert [len(c) for c in chunks] == [12, 12, 12, 4]  # 3 documents of 3,002 characters each
+    assert all(len({reqs[i].doc_id for i in c}) * 3002 <= 10_000 for c in chunks)
