@@ -200,9 +200,11 @@ def _task_manager(names: list[str], include: list[str]) -> Any:
     from lm_eval.tasks import TaskManager
 
     manager = TaskManager(include_path=include, include_defaults=False)
-    if all(n in manager.all_tasks for n in names):
+    missing = [n for n in names if n not in manager.all_tasks]
+    if not missing:
         return manager
-    manager = TaskManager(include_path=include)
+    if not all(n.startswith("imitation_") for n in missing):  # maybe one of lm-eval's tasks
+        manager = TaskManager(include_path=include)
     unknown = [n for n in names if n not in manager.all_tasks]
     if unknown:
         hints = []
