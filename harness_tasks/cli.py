@@ -100,13 +100,24 @@ class _Once(logging.Filter):
         return True
 
 
+# lm-eval's loggers that repeat themselves (one logger per module, made on first use; a filter
+# set here is on the same object lm-eval gets later).
+LM_EVAL_LOGGERS = ("lm_eval", "lm_eval.api.task", "lm_eval.api.model", "lm_eval.evaluator",
+                   "lm_eval.evaluator_utils", "lm_eval.tasks", "lm_eval.tasks.manager",
+                   "lm_eval.models.huggingface", "lm_eval.api.metrics", "lm_eval.utils")
+
+
 def quiet_lm_eval() -> None:
-    """lm-eval and transformers at warnings only, each warning once; our progress bar and
-    summary say the rest (``-v`` shows everything)."""
+    """lm-eval and transformers at warnings only, each lm-eval warning once; our progress bar
+    and summary say the rest (``-v`` shows everything). Only those libraries' own loggers are
+    touched, never the handlers of the process (a test runner's, say)."""
     once = _Once()
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(once)
-    for name in ("lm_eval", "lm-eval", "transformers", "datasets", "accelerate", "httpx"):
+    for name in LM_EVAL_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.WARNING)
+        if not any(isinstance(f, _Once) for f in logger.filters):
+            logger.addFilter(once)
+    for name in ("transformers", "datasets", "accelerate"):
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
         from transformers.utils import logging as hf_logging
