@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -116,5 +115,5 @@ def apply_per_task(tasks: Mapping[str, Any], lm: Any, *, mode: str, model_chat: 
             kwargs["fewshot_as_multiturn"] = bool(kwargs.get("fewshot_as_multiturn")) and _use
             return _build(*args, **kwargs)
 
-        task.build_all_requests = partial(build_fixed)
+        task.build_all_requests = build_fixed
     return chosen

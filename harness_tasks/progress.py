@@ -7,13 +7,14 @@ the task and whose ETA swings with the request type. :class:`RunProgress` instea
 - learns each task's requests when lm-eval builds them (before any model call),
 - feeds them to the model task by task, a batch-sized chunk at a time, and
 - draws one bar over the whole run: current task, requests done / total, elapsed and an ETA
-  from the run's average speed, with requests weighted by their expected cost (a generation
-  of up to N tokens counts N/2 log-likelihood requests).
+  from the run's average speed, with requests weighted by their expected model seconds
+  (:func:`request_cost`).
 
 The response cache is lm-eval's own format (``lm_eval --use_cache``: a SqliteDict keyed by
-``hash_args``), one file per model identity (:func:`model_fingerprint`). Each response is
-written as soon as the model returns it, so a rerun after a failure, or of the same tasks,
-answers the finished requests from the file. Sampled generations (``do_sample``) are never
+``hash_args``), one file per model identity (:func:`model_fingerprint`). Each chunk's
+responses are written as soon as the model returns them, so a rerun after a failure, or of
+the same tasks, answers the finished requests from the file (an interruption costs at most one
+chunk). Sampled generations (``do_sample``) are never
 cached: repeats must differ.
 """
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import logging
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -31,8 +31,6 @@ from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-log = logging.getLogger(__name__)
 
 REQUEST_TYPES = ("loglikelihood", "loglikelihood_rolling", "generate_until")
 # Characters of prompt (x documents, padded to the longest) in one log-likelihood call: ~16k
@@ -76,7 +74,7 @@ class ResponseCache:
 
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.dbdict = SqliteDict(str(path), autocommit=True)  # CacheHook writes through this
+        self.dbdict = SqliteDict(str(path), autocommit=True)
 
     @staticmethod
     def cacheable(reqtype: str, args: Sequence[Any]) -> bool:
@@ -156,11 +154,8 @@ class RunProgress:
 
     # -- the model calls --------------------------------------------------------------------
     def install(self, lm: Any, cache: ResponseCache | None = None) -> None:
-        """Route the model's request methods through :meth:`_run` (chunked, cached, counted)."""
-        if cache is not None and hasattr(lm, "set_cache_hook"):
-            from lm_eval.api.model import CacheHook
-
-            lm.set_cache_hook(CacheHook(cache))  # each response is stored as it is produced
+        """Route the model's request methods through :meth:`_runner` (chunked, cached,
+        counted); responses are stored per chunk, once."""
         for reqtype in REQUEST_TYPES:
             method = getattr(lm, reqtype, None)
             if method is None:

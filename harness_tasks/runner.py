@@ -216,18 +216,19 @@ def _task_manager(names: list[str], include: list[str]) -> Any:
     return manager
 
 
-def _load_lm(cfg: RunConfig, model_args: dict[str, str], device: str | None) -> Any:
+def _load_lm(cfg: RunConfig, model_args: dict[str, str], device: str | None, batch: str) -> Any:
     from lm_eval.api.registry import get_model
 
     return get_model(cfg.model).create_from_arg_obj(
-        model_args, {"batch_size": resolve_batch_size(cfg, device), "device": device})
+        model_args, {"batch_size": batch, "device": device})
 
 
-def _cache(cfg: RunConfig, model_args: dict[str, str], device: str | None) -> ResponseCache | None:
+def _cache(cfg: RunConfig, model_args: dict[str, str], device: str | None,
+           batch: str) -> ResponseCache | None:
     if not cfg.cache:
         return None
     identity = {"model": cfg.model, "model_args": model_args, "device": device,
-                "batch_size": resolve_batch_size(cfg, device), "seed": cfg.seed,
+                "batch_size": batch, "seed": cfg.seed,
                 "system_instruction": cfg.system_instruction, "suite": __version__}
     key = model_fingerprint(identity, model_args.get("pretrained"))
     name = _slug(model_args.get("pretrained") or model_args.get("model") or cfg.model)
@@ -250,11 +251,11 @@ def run(cfg: RunConfig, *, progress_stream: Any = None) -> RunOutput:
     manager = _task_manager(tasks, include)  # before the model: a typo costs no model load
     model_args = model_args_for(cfg)
     device = default_device(cfg)
-    lm = _load_lm(cfg, model_args, device)
+    batch = resolve_batch_size(cfg, device)
+    lm = _load_lm(cfg, model_args, device, batch)
     loaded_at = time.monotonic()
-    progress = RunProgress(chunk_size=_chunk(resolve_batch_size(cfg, device)),
-                           enabled=cfg.progress, stream=progress_stream)
-    cache = _cache(cfg, model_args, device)
+    progress = RunProgress(chunk_size=_chunk(batch), enabled=cfg.progress, stream=progress_stream)
+    cache = _cache(cfg, model_args, device, batch)
     progress.install(lm, cache)
     model_chat = model_is_chat(cfg.model, model_args.get("pretrained"))
     chosen: dict[str, bool] = {}
@@ -299,8 +300,7 @@ def run(cfg: RunConfig, *, progress_stream: Any = None) -> RunOutput:
     if results is None:  # non-zero ranks under accelerate launch
         return RunOutput(Path(cfg.output_dir), {}, "")
     results.setdefault("config", {}).update(model=cfg.model, model_args=model_args,
-                                            batch_size=resolve_batch_size(cfg, device),
-                                            device=device)
+                                            batch_size=batch, device=device)
     name = _slug(model_args.get("pretrained") or model_args.get("model") or cfg.model)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     folder = Path(cfg.output_dir) / name / stamp
