@@ -20,16 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 from judges.config import ConfigError, add_flags, from_args
+from leaderboard.push import TOKEN_ENV
 from leaderboard.settings import Settings
 
 log = logging.getLogger("leaderboard")
-TOKEN_ENV = "IMITATION_LEADERBOARD_TOKEN"
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -45,26 +44,11 @@ def _engine(args: argparse.Namespace):
     return args._engine
 
 
-def _post(url: str, path: str, body: dict[str, Any], token_env: str) -> dict[str, Any]:
-    """POST JSON to a running leaderboard; the token comes from the environment only."""
-    import urllib.error
-    import urllib.request
+def _target(args: argparse.Namespace) -> Any:
+    from leaderboard.push import Target
 
-    token = os.environ.get(token_env)
-    if not token:
-        raise ValueError(f"environment variable {token_env} is not set: export a token with "
-                         "the push scope (imitation-leaderboard token create ...)")
-    req = urllib.request.Request(url.rstrip("/") + path, data=json.dumps(body).encode("utf-8"),
-                                 method="POST", headers={"Content-Type": "application/json",
-                                                         "Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(req, timeout=300) as resp:
-            return json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        detail = err.read().decode("utf-8", "replace")[:2000]
-        if err.code == 409 and err.headers.get("X-Run-Id"):
-            return {"duplicate": True, "run_id": int(err.headers["X-Run-Id"]), "detail": detail}
-        raise ValueError(f"the server refused the push ({err.code}): {detail}") from None
+    return (Target(url=args.url, token_env=args.token_env) if args.url
+            else Target(db=_settings(args).db))
 
 
 def _run_checkpoint(args: argparse.Namespace) -> Path:
@@ -112,59 +96,28 @@ def _push_tree(args: argparse.Namespace, root: Path) -> list[dict[str, Any]]:
 
 
 def _push_one(args: argparse.Namespace, results: Path, card: Path | None) -> dict[str, Any]:
-    from leaderboard.payload import build_payload
+    from leaderboard.push import push_results
 
-    body = build_payload(results, [Path(p) for p in args.samples or []], card,
-                         name=args.model, kind=args.kind, base=args.base, teacher=args.teacher,
-                         params=args.params)
-    if args.url:
-        return _post(args.url, "/api/runs", body, args.token_env)
-    from leaderboard.ingest import DuplicateRun, store_push
-    from leaderboard.schemas import PushPayload
-
-    try:
-        outcome = store_push(_engine(args), PushPayload.model_validate(body))
-    except DuplicateRun as err:
-        return {"duplicate": True, "run_id": err.run_id, "detail": str(err)}
-    return {"run_id": outcome.run_id, "model": outcome.model, "status": outcome.status,
-            "detail": outcome.detail, "scores": outcome.scores}
+    return push_results(_target(args), results, samples=[Path(p) for p in args.samples or []],
+                        card=card, name=args.model, kind=args.kind, base=args.base,
+                        teacher=args.teacher, params=args.params,
+                        engine=None if args.url else _engine(args))
 
 
 def cmd_publish(args: argparse.Namespace) -> dict[str, Any]:
-    from leaderboard.ingest import store_published
     from leaderboard.payload import read_json
-    from leaderboard.schemas import PublishedPayload
+    from leaderboard.push import publish_body, teacher_body
 
     if args.teacher:
-        body = _teacher_body(args)
+        if not args.columns_of:
+            raise ValueError("--teacher needs --columns-of RESULTS (a results.json or its "
+                             "folder): the run whose columns the teacher's figures go on")
+        body = teacher_body(args.teacher, Path(args.columns_of))
     elif args.file:
         body = read_json(Path(args.file), "published numbers")
     else:
         raise ValueError("give a published-numbers FILE, or --teacher NAME --columns-of RESULTS")
-    if args.url:
-        return _post(args.url, "/api/published", body, args.token_env)
-    from leaderboard.ingest import DuplicateRun
-
-    try:
-        outcome = store_published(_engine(args), PublishedPayload.model_validate(body))
-    except DuplicateRun as err:  # the same numbers again (e.g. a second `make demo`)
-        return {"duplicate": True, "run_id": err.run_id, "detail": str(err)}
-    return {"run_id": outcome.run_id, "model": outcome.model, "status": outcome.status}
-
-
-def _teacher_body(args: argparse.Namespace) -> dict[str, Any]:
-    """The shipped published numbers of ``--teacher`` on the columns of ``--columns-of``."""
-    from leaderboard.payload import read_json
-    from leaderboard.teachers import teacher_payload
-
-    if not args.columns_of:
-        raise ValueError("--teacher needs --columns-of RESULTS (a results.json or its folder): "
-                         "the run whose columns the teacher's figures go on")
-    path = Path(args.columns_of)
-    path = path / "results.json" if path.is_dir() else path
-    config = path.parent / "config.json"
-    return teacher_payload(args.teacher, read_json(path, "results"),
-                           read_json(config, "config") if config.is_file() else None)
+    return publish_body(_target(args), body, None if args.url else _engine(args))
 
 
 def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
@@ -174,7 +127,9 @@ def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
 
     body = read_json(Path(args.file), "agreement report")
     if args.url:
-        return _post(args.url, "/api/judge-agreement", body, args.token_env)
+        from leaderboard.push import post
+
+        return post(args.url, "/api/judge-agreement", body, args.token_env)
     row = store_agreement(_engine(args), AgreementPayload.model_validate(body), args.file)
     return {"judge_run_id": row}
 
