@@ -48,12 +48,13 @@ def _cmd_sft(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from imitation_train.sweep import CommandError, load_sweep, run_sweep
+    from imitation_train.evaluation import EvaluationFailed
+    from imitation_train.sweep import load_sweep, run_sweep
 
     sweep = load_sweep(Path(args.config_file))
     try:
         rows = run_sweep(sweep, dry_run=args.dry_run)
-    except CommandError as err:  # imitation-eval or imitation-leaderboard failed
+    except EvaluationFailed as err:  # an evaluation's process died
         print(f"imitation-train sweep: error: {err}", file=sys.stderr)
         return 1
     for row in rows:

@@ -10,8 +10,6 @@ supervised tokens of the whole optimizer step across micro-batches and ranks.
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -19,18 +17,11 @@ log = logging.getLogger(__name__)
 
 def resolve_model(name: str) -> str:
     """A preset name, a local model folder or a Hub id (org/name) -> what ``from_pretrained``
-    takes, as the ``imitation-eval resolve-model NAME`` command says (run as ``python -m
-    harness_tasks``: imitation_train imports only judges). The command builds a preset once,
-    checks a folder (config and tokenizer) and passes a Hub id through; its error, which names
-    the fix, becomes a ValueError."""
-    argv = [sys.executable, "-m", "harness_tasks", "resolve-model", name]
-    done = subprocess.run(argv, capture_output=True, text=True)
-    if done.returncode != 0 or not done.stdout.strip():
-        lines = done.stderr.strip().splitlines()
-        errors = [line.split("error: ", 1)[1] for line in lines if "error: " in line]
-        raise ValueError(errors[-1] if errors else f"`{' '.join(argv)}` failed with exit code "
-                         f"{done.returncode}: " + " | ".join(lines[-5:]))
-    return done.stdout.strip().splitlines()[-1]
+    takes: a preset is built once, a folder checked (config and tokenizer), a Hub id passed
+    through; a name that cannot be used is a ValueError naming the fix."""
+    from harness_tasks.presets import resolve_model as resolve
+
+    return resolve(name)
 
 
 def make_loss_model(model: Any) -> Any:

@@ -1,6 +1,6 @@
 """``imitation-train sweep CONFIG.yaml``: base models x token budgets x data kinds, each trained
-with ``sft`` and then evaluated by the ``imitation-eval run`` command (run as
-``python -m harness_tasks run ...`` in a subprocess: imitation_train imports only ``judges``).
+with ``sft`` and then evaluated by the suite (``harness_tasks.runner.run``, in a fresh child
+process per evaluation so each model's memory is freed: :mod:`imitation_train.evaluation`).
 
     output_dir: sweeps/paper
     base_models: [smollm2-135m-instruct, gemma3-270m]
@@ -10,7 +10,7 @@ with ``sft`` and then evaluated by the ``imitation-eval run`` command (run as
       local: data/nq_synthetic.jsonl
     evaluate_base: true                       # also score each base model once
     train: {lr: 2.0e-5, max_seq_len: 2048}    # any sft setting but model/data/output_dir
-    eval: {tasks: imitation_suite_lite}       # imitation-eval run flags but pretrained/output_dir
+    eval: {tasks: imitation_suite_lite}       # imitation-eval run settings but pretrained/output_dir
     push: false                               # true: push each result with imitation-leaderboard
     push_db: sqlite:///sweeps/leaderboard.sqlite   # or push_url: http://HOST:8000 (token in env)
 
@@ -19,13 +19,13 @@ Runs go to ``output_dir/<model>/<kind>/budget-<N|all>/`` (model folder ``model/`
 a half-trained run resumes from its last checkpoint). ``sweep.jsonl`` lists every run.
 
 With ``push: true`` every results folder (its imitation card included) goes to the
-leaderboard through the ``imitation-leaderboard push`` command: over HTTP to ``push_url`` with
-the token in ``push_token_env``, or into the local store ``push_db``. A sweep that cannot push
-(command not installed, no token, neither or both targets) stops before training.
+leaderboard (:mod:`leaderboard.push`): over HTTP to ``push_url`` with the token in
+``push_token_env``, or into the local store ``push_db``. A sweep that cannot push (no token,
+neither or both targets) stops before training.
 
-Each evaluation's full output (lm-eval's progress included) is echoed to stderr and kept in
-``<run>/eval.log``; a failed evaluation or push stops the sweep with a :class:`CommandError`
-naming the command, its exit code and the tail of its output.
+Each evaluation's full output (lm-eval's warnings, the progress line, the summary) is echoed to
+stderr and kept in ``<run>/eval.log``; a failed evaluation stops the sweep with its error (the
+same message ``imitation-eval`` prints), also written at the end of that log.
 """
 
 from __future__ import annotations
@@ -35,14 +35,13 @@ import json
 import logging
 import os
 import re
-import shutil
-import subprocess
-import sys
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from imitation_train.evaluation import RESERVED as _RESERVED_EVAL
+from imitation_train.evaluation import evaluate as evaluate_in_child
+from imitation_train.evaluation import run_config
 from judges.config import ConfigError, load_yaml
 
 log = logging.getLogger(__name__)
@@ -50,7 +49,6 @@ PushFn = Callable[[Path, "SweepRun", "dict[str, Any] | None"], Any]
 # (sweep config, model to evaluate, output folder) -> the results folder it wrote
 EvalFn = Callable[["SweepConfig", str, Path], Path]
 _RESERVED_TRAIN = {"model", "data", "output_dir", "token_budget", "data_kind"}
-_RESERVED_EVAL = {"pretrained", "output_dir"}
 
 
 @dataclass(frozen=True)
@@ -150,112 +148,36 @@ def _train_config(cfg: SweepConfig, run: SweepRun) -> Any:
                         "data_kind": run.kind})
 
 
-class CommandError(RuntimeError):
-    """A command the sweep runs (imitation-eval, imitation-leaderboard) failed."""
-
-    def __init__(self, argv: list[str], code: int, tail: str) -> None:
-        super().__init__(f"{' '.join(argv)} failed with exit code {code}; its last lines:\n"
-                         f"{tail.strip() or '(no output)'}")
-        self.argv, self.code, self.tail = argv, code, tail
-
-
-def eval_command(cfg: SweepConfig, pretrained: str, out: Path) -> list[str]:
-    """``python -m harness_tasks run`` with the sweep's eval settings as flags."""
-    argv = [sys.executable, "-m", "harness_tasks", "run", f"--pretrained={pretrained}",
-            f"--output-dir={out}"]
-    for key, value in cfg.eval.items():
-        flag = "--" + str(key).replace("_", "-")
-        if value is None:
-            continue  # null: imitation-eval's default
-        if isinstance(value, bool):
-            argv.append(flag if value else f"--no-{flag[2:]}")
-        elif isinstance(value, (list, tuple)):
-            argv.append(f"{flag}={','.join(str(v) for v in value)}")
-        elif isinstance(value, (str, int, float)):
-            argv.append(f"{flag}={value}")
-        else:
-            raise ConfigError(f"eval: {key} must be a string, number, boolean or list, "
-                              f"got {type(value).__name__}")
-    return argv
-
-
 def check_eval_settings(cfg: SweepConfig) -> None:
-    """Before any training: imitation-eval is installed and knows every ``eval`` setting."""
-    argv = [sys.executable, "-m", "harness_tasks", "run", "--help"]
-    done = subprocess.run(argv, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise CommandError(argv, done.returncode, (done.stdout + done.stderr)[-2000:])
-    known = set(re.findall(r"--([a-z0-9][a-z0-9-]*)", done.stdout))
-    unknown = sorted(k for k in cfg.eval if str(k).replace("_", "-") not in known)
-    if unknown:
-        raise ConfigError(f"eval: unknown imitation-eval setting(s) {unknown} "
-                          "(imitation-eval run --help lists them)")
-    eval_command(cfg, "model", Path("out"))  # refuses values that are no flag
-
-
-def run_logged(argv: list[str], log_file: Path, tail_lines: int = 40) -> None:
-    """Run a command, echoing its output to stderr and into ``log_file``; a non-zero exit is a
-    CommandError with the command, the exit code and the last ``tail_lines`` lines."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    tail: deque[str] = deque(maxlen=tail_lines)
-    log.info("running %s", " ".join(argv))
-    with log_file.open("a", encoding="utf-8") as saved, subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            encoding="utf-8", errors="replace") as proc:
-        saved.write(f"$ {' '.join(argv)}\n")
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            saved.write(line)
-            sys.stderr.write(line)
-            tail.append(line)
-        code = proc.wait()
-    if code != 0:
-        raise CommandError(argv, code, "".join(tail))
+    """Before any training: every ``eval`` setting is one the suite knows, with a valid value."""
+    run_config(cfg.eval, "model", Path("out"))
 
 
 def evaluate(cfg: SweepConfig, pretrained: str, out: Path) -> Path:
-    """Evaluate ``pretrained`` with imitation-eval in a subprocess; its new results folder."""
-    before = set(out.glob("*/*/results.json"))
-    argv = eval_command(cfg, pretrained, out)
-    run_logged(argv, out.parent / "eval.log")
-    new = sorted(set(out.glob("*/*/results.json")) - before, key=lambda p: p.stat().st_mtime)
-    if not new:
-        raise CommandError(argv, 0, f"it wrote no results.json under {out} (see "
-                                    f"{out.parent / 'eval.log'})")
-    return new[-1].parent
+    """Evaluate ``pretrained`` in a child process; its results folder."""
+    return evaluate_in_child(cfg.eval, pretrained, out, out.parent / "eval.log").folder
 
 
 def leaderboard_push(cfg: SweepConfig) -> PushFn | None:
     """The push hook, or None when pushing is off; an error before any training when it is on
-    but cannot work. It runs the ``imitation-leaderboard push`` command (the leaderboard is a
-    separate package that imitation_train does not import): to a running leaderboard over HTTP
-    (``push_url``, token from ``push_token_env``) or into a local store (``push_db``)."""
+    but cannot work: to a running leaderboard over HTTP (``push_url``, token from
+    ``push_token_env``) or into a local store (``push_db``)."""
     if not cfg.push:
         return None
     if bool(cfg.push_url) == bool(cfg.push_db):
         raise ConfigError("push: true needs exactly one of push_url (a running leaderboard) "
                           "or push_db (a local store, e.g. sqlite:///leaderboard.sqlite)")
-    command = shutil.which("imitation-leaderboard") or str(
-        Path(sys.executable).with_name("imitation-leaderboard"))
-    if not Path(command).is_file():
-        raise ConfigError("push: true, but the imitation-leaderboard command is not installed "
-                          "(pip install 'imitation-suite[leaderboard]')")
     if cfg.push_url and not os.environ.get(cfg.push_token_env):
         raise ConfigError(f"push: true needs the write token in ${cfg.push_token_env}")
-    target = (["--url", cfg.push_url, "--token-env", cfg.push_token_env] if cfg.push_url
-              else ["--db", str(cfg.push_db)])
+    from leaderboard.push import Target, push_results
+
+    target = Target(db=cfg.push_db, url=cfg.push_url, token_env=cfg.push_token_env)
+    engine = None if cfg.push_url else target.engine()
 
     def push(folder: Path, run: SweepRun, card: dict[str, Any] | None) -> Any:
         spec = push_spec(run, card)
-        argv = [command, "push", str(folder), *target, "--model", spec["name"],
-                "--kind", spec["kind"]]
-        for key in ("base", "teacher"):
-            if spec.get(key):
-                argv += [f"--{key}", spec[key]]
-        done = subprocess.run(argv, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise CommandError(argv, done.returncode, done.stderr[-2000:])
-        return json.loads(done.stdout) if done.stdout.strip() else None
+        return push_results(target, folder, name=spec["name"], kind=spec["kind"],
+                            base=spec.get("base"), teacher=spec.get("teacher"), engine=engine)
 
     return push
 

@@ -1,13 +1,12 @@
 """The dependency rule between the suite's packages, checked on the source with ``ast``:
 
-    judges          imports none of harness_tasks, imitation_train, leaderboard
-    harness_tasks   may import judges; not imitation_train, not leaderboard
-    imitation_train may import judges; not harness_tasks, not leaderboard
-    leaderboard     may import all three
+    judges <- harness_tasks <- leaderboard <- imitation_train
 
+Each package may import only the packages to its left: judges imports none of ours,
+harness_tasks only judges, leaderboard judges and harness_tasks, imitation_train all three.
 Every import counts: at module level, inside functions, under ``if TYPE_CHECKING``, relative
-imports and ``importlib.import_module("...")`` with a literal name. Another package is used
-through its command (``python -m harness_tasks run``, ``imitation-leaderboard push``)."""
+imports and ``importlib.import_module("...")`` with a literal name. No package of ours runs
+another's command and scrapes its output (checked below too)."""
 
 from __future__ import annotations
 
@@ -17,13 +16,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = ("judges", "harness_tasks", "imitation_train", "leaderboard")
-FORBIDDEN = {
-    "judges": {"harness_tasks", "imitation_train", "leaderboard"},
-    "harness_tasks": {"imitation_train", "leaderboard"},
-    "imitation_train": {"harness_tasks", "leaderboard"},
-    "leaderboard": set(),
-}
+LINE = ("judges", "harness_tasks", "leaderboard", "imitation_train")
+OURS = LINE
+FORBIDDEN = {name: set(LINE[i + 1:]) for i, name in enumerate(LINE)}
+# a package's command line as another package would run it
+COMMANDS = ("imitation-eval", "imitation-judge", "imitation-train", "imitation-leaderboard",
+            "harness_tasks", "judges", "leaderboard", "imitation_train")
 
 
 def imported_modules(source: str, package: list[str], filename: str = "<source>"
@@ -44,24 +42,59 @@ def imported_modules(source: str, package: list[str], filename: str = "<source>"
     return sorted(found)
 
 
-def violations(package: str) -> list[str]:
+def violations(package: str, root: Path = ROOT) -> list[str]:
     out = []
-    for path in sorted((ROOT / package).rglob("*.py")):
-        parts = list(path.relative_to(ROOT).parent.parts)
+    for path in sorted((root / package).rglob("*.py")):
+        parts = list(path.relative_to(root).parent.parts)
         for line, module in imported_modules(path.read_text(encoding="utf-8"), parts,
                                              str(path)):
             top = module.split(".")[0]
             if top in FORBIDDEN[package]:
-                out.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+                out.append(f"{path.relative_to(root)}:{line} imports {module}")
     return out
+
+
+def command_calls(source: str, filename: str = "<source>") -> list[tuple[int, str]]:
+    """(line, command) of every argument list that names a command of ours as its program or
+    after ``-m`` (``[sys.executable, "-m", "harness_tasks", ...]``, ``["imitation-eval", ...]``),
+    wherever the list is built."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename=filename)):
+        if not isinstance(node, (ast.List, ast.Tuple)):
+            continue
+        elts = [elt.value if isinstance(elt, ast.Constant) else None for elt in node.elts]
+        names = elts[:1] + [b for a, b in zip(elts, elts[1:]) if a == "-m"]
+        found += [(node.lineno, n) for n in names if n in COMMANDS]
+    return found
 
 
 @pytest.mark.parametrize("package", OURS)
 def test_package_imports_only_what_the_rule_allows(package: str) -> None:
     assert (ROOT / package / "__init__.py").is_file()
     found = violations(package)
-    assert not found, (f"{package} may not import {sorted(FORBIDDEN[package])}; run the other "
-                       "package's command instead:\n" + "\n".join(found))
+    assert not found, (f"{package} may not import {sorted(FORBIDDEN[package])} (the line is "
+                       f"{' <- '.join(LINE)}):\n" + "\n".join(found))
+
+
+@pytest.mark.parametrize("package", OURS)
+def test_no_package_runs_a_command_of_ours(package: str) -> None:
+    found = [f"{path.relative_to(ROOT)}:{line} runs {name}"
+             for path in sorted((ROOT / package).rglob("*.py"))
+             for line, name in command_calls(path.read_text(encoding="utf-8"), str(path))]
+    assert not found, "call the other package's function instead:\n" + "\n".join(found)
+
+
+def test_the_checks_can_fail(tmp_path: Path) -> None:
+    (tmp_path / "harness_tasks").mkdir()
+    (tmp_path / "harness_tasks" / "x.py").write_text("from leaderboard import db\n")
+    (tmp_path / "leaderboard").mkdir()
+    (tmp_path / "leaderboard" / "y.py").write_text("from harness_tasks import runner\n")
+    assert violations("harness_tasks", tmp_path) == ["harness_tasks/x.py:1 imports leaderboard"]
+    assert violations("leaderboard", tmp_path) == []
+    source = ("import subprocess, sys\n"
+              "subprocess.run([sys.executable, '-m', 'harness_tasks', 'run'])\n"
+              "subprocess.run(['git', 'status', '--', 'imitation_train'])\n")
+    assert command_calls(source) == [(2, "harness_tasks")]
 
 
 def test_the_checker_sees_function_level_and_relative_imports() -> None:

@@ -1,5 +1,5 @@
-"""imitation_train resolves models through the `imitation-eval resolve-model` command (it may not
-import harness_tasks): presets, folders and Hub ids, with the command's own error messages."""
+"""imitation_train resolves models with the suite's preset resolver: presets, folders and Hub
+ids, with its error messages (each naming the fix)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_a_hub_id_passes_through() -> None:
     assert resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
-def test_errors_are_the_commands_own(tmp_path: Path) -> None:
+def test_errors_name_the_fix(tmp_path: Path) -> None:
     (tmp_path / "weights.bin").write_bytes(b"")
     with pytest.raises(ValueError, match="config.json is missing"):
         resolve_model(str(tmp_path))

@@ -1,8 +1,7 @@
 """imitation-train sweep: base models x budgets x data kinds, each trained and then evaluated
-by the real ``imitation-eval run`` command (a subprocess: imitation_train does not import
-harness_tasks) on a tiny model, pushed into a real SQLite leaderboard with their lineage;
-resumable; bad eval and push settings refused before training; a failed evaluation names the
-command, its exit code and its last output lines."""
+by the suite in a child process on a tiny model, pushed into a real SQLite leaderboard with
+their lineage; resumable; bad eval and push settings refused before training; a failed
+evaluation raises the suite's own error, also kept in the run's eval.log."""
 
 from __future__ import annotations
 
@@ -12,8 +11,8 @@ import pytest
 import yaml
 
 from imitation_train.cli import main
-from imitation_train.sweep import (CommandError, SweepConfig, eval_command, load_sweep,
-                                   plan_runs, run_one)
+from imitation_train.evaluation import run_config
+from imitation_train.sweep import SweepConfig, load_sweep, plan_runs, run_one
 from judges.config import ConfigError
 from tests.imitation_train.trainer_support import one_thread, tiny_model, training_file
 
@@ -54,7 +53,7 @@ def test_sweep_trains_evaluates_and_resumes(sweep_file, tmp_path, capsys, monkey
         results = json.loads(open(f"{row['results']}/results.json").read())
         assert "imitation_nq_open_0shot" in results["results"]
     eval_log = (small.parent / "eval.log").read_text()
-    assert "-m harness_tasks run --pretrained=" in eval_log and "results:" in eval_log
+    assert "imitation_nq_open_0shot" in eval_log and "results:" in eval_log
     # the lineage sits next to the scores it explains
     assert json.loads(open(f"{rows[1]['results']}/imitation_card.json").read()) == card_small
     # ... and reached the leaderboard: one base row, two imitation rows of that base
@@ -98,7 +97,7 @@ def test_sweep_config_errors(sweep_file, tmp_path, capsys):
     assert "$NO_SUCH_TOKEN_VARIABLE" in capsys.readouterr().err
     bad.write_text(yaml.safe_dump({**spec, "eval": {"no_such_setting": 1}}))
     assert main(["sweep", str(bad)]) == 2
-    assert "unknown imitation-eval setting(s) ['no_such_setting']" in capsys.readouterr().err
+    assert "unknown or reserved setting(s) ['no_such_setting']" in capsys.readouterr().err
     bad.write_text(yaml.safe_dump({**spec, "eval": {"output_dir": "x"}}))
     with pytest.raises(ConfigError, match="the sweep sets them"):
         load_sweep(bad)
@@ -107,30 +106,26 @@ def test_sweep_config_errors(sweep_file, tmp_path, capsys):
     assert not (tmp_path / "sweep").exists()
 
 
-def test_eval_settings_become_imitation_eval_flags(tmp_path):
-    cfg = SweepConfig(data={"broad": "x.jsonl"}, eval={
-        "tasks": ["a", "b"], "limit": 2, "apply_chat_template": True, "log_samples": False,
-        "device": None, "system_instruction": "-be brief"})
-    argv = eval_command(cfg, "/m", tmp_path / "eval")
-    assert argv[1:4] == ["-m", "harness_tasks", "run"]
-    assert argv[4:] == ["--pretrained=/m", f"--output-dir={tmp_path / 'eval'}", "--tasks=a,b",
-                        "--limit=2", "--apply-chat-template", "--no-log-samples",
-                        "--system-instruction=-be brief"]
-    with pytest.raises(ConfigError, match="eval: device must be"):
-        eval_command(SweepConfig(data={"b": "x"}, eval={"device": {"x": 1}}), "/m", tmp_path)
+def test_eval_settings_become_the_suites_run_config(tmp_path):
+    cfg = run_config({"tasks": ["a", "b"], "limit": 2, "apply_chat_template": True,
+                      "log_samples": False, "device": None, "system_instruction": "-be brief"},
+                     "/m", tmp_path / "eval")
+    assert (cfg.pretrained, cfg.output_dir, cfg.tasks) == ("/m", str(tmp_path / "eval"), "a,b")
+    assert (cfg.limit, cfg.chat_template, cfg.log_samples) == (2, "always", False)
+    assert cfg.device is None and cfg.system_instruction == "-be brief"
+    with pytest.raises(ConfigError, match=r"reserved setting\(s\) \['pretrained'\]"):
+        run_config({"pretrained": "x"}, "/m", tmp_path)
+    with pytest.raises(ConfigError, match="eval: .*chat"):
+        run_config({"chat_template": "sometimes"}, "/m", tmp_path)
 
 
-def test_a_failed_evaluation_names_command_exit_code_and_output(sweep_file, tmp_path):
+def test_a_failed_evaluation_raises_the_suites_error_and_logs_it(sweep_file, tmp_path):
     spec = yaml.safe_load(sweep_file.read_text())
     cfg = SweepConfig(**{**spec, "push": False, "push_db": None,
                          "eval": {**spec["eval"], "data_dir": str(tmp_path / "no-such-data")}})
     base = plan_runs(cfg)[0]
     assert base.kind == "base"
-    with pytest.raises(CommandError) as err:
+    with pytest.raises(ValueError, match="no-such-data.*is not a directory"):
         run_one(cfg, base, None)
-    message = str(err.value)
-    assert "-m harness_tasks run --pretrained=" in message
-    assert "failed with exit code 2" in message and err.value.code == 2
-    assert "no-such-data" in err.value.tail and "is not a directory" in err.value.tail
     assert "is not a directory" in (base.folder / "eval.log").read_text()
     assert not (base.folder / "eval_done.json").exists()  # not marked done: a rerun retries
