@@ -10,7 +10,9 @@ A task declares how its prompt is meant to be given in ``metadata.prompt_format`
   as in the papers these protocols come from.
 
 ``--chat-template auto`` (the default) applies that rule; ``always`` and ``never`` force one
-choice on every task (``always`` is the old global ``--apply-chat-template``). Chat-only API
+choice on every task (``always`` is the old global ``--apply-chat-template``); ``declared``
+gives each task its declared format whatever the model, so a base model and its fine-tunes are
+prompted identically (the base model needs a chat template: a preset has one). Chat-only API
 backends (``*-chat-completions``) get the template on every task whatever the mode: they accept
 nothing else. What each task got is written to the results folder (``config.json``:
 ``chat_template_tasks``) and the leaderboard keeps the two apart.
@@ -23,8 +25,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-ChatMode = Literal["auto", "always", "never"]
-CHAT_MODES: tuple[str, ...] = ("auto", "always", "never")
+ChatMode = Literal["auto", "always", "never", "declared"]
+CHAT_MODES: tuple[str, ...] = ("auto", "always", "never", "declared")
 PROMPT_FORMATS: tuple[str, ...] = ("chat", "completion")
 CHAT_ONLY_BACKENDS = frozenset({"local-chat-completions", "openai-chat-completions",
                                 "anthropic-chat-completions", "anthropic-chat"})
@@ -90,7 +92,7 @@ def uses_chat_template(fmt: str, mode: str, model_chat: bool, backend: str = "hf
         return True
     if mode == "never":
         return False
-    return fmt == "chat" and model_chat
+    return fmt == "chat" and (model_chat or mode == "declared")
 
 
 def apply_per_task(tasks: Mapping[str, Any], lm: Any, *, mode: str, model_chat: bool,

@@ -66,7 +66,9 @@ class RunConfig:
     chat_template: str = field(default="auto", metadata={
         "help": "auto: tasks whose prompt is a chat turn (metadata.prompt_format: chat) go "
                 "through the chat template when the model is instruction-tuned, every other "
-                "task gets plain text; always / never: the same choice for every task"})
+                "task gets plain text; always / never: the same choice for every task; "
+                "declared: each task's declared format whatever the model (to compare a base "
+                "model with its fine-tunes under identical prompts)"})
     apply_chat_template: bool = field(default=False, metadata={
         "help": "the chat template on every task (same as --chat-template always)"})
     fewshot_as_multiturn: bool = field(default=False, metadata={

@@ -45,7 +45,9 @@ def test_model_is_chat_reads_the_folder(tmp_path: Path) -> None:
     ("chat", "auto", True, "hf", True), ("chat", "auto", False, "hf", False),
     ("completion", "auto", True, "hf", False), ("completion", "always", False, "hf", True),
     ("chat", "never", True, "hf", False),
-    ("completion", "never", False, "local-chat-completions", True)])
+    ("completion", "never", False, "local-chat-completions", True),
+    # declared: a base model and its fine-tunes get the same prompts
+    ("chat", "declared", False, "hf", True), ("completion", "declared", True, "hf", False)])
 def test_uses_chat_template(fmt: str, mode: str, chat_model: bool, backend: str,
                             expected: bool) -> None:
     assert uses_chat_template(fmt, mode, chat_model, backend) is expected

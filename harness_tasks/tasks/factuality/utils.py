@@ -69,13 +69,15 @@ from harness_tasks.factuality.shortform import (  # noqa: E402,F401
 
 # --- style profile ---------------------------------------------------------------------------
 
-def load_style_prompts(lite_size: int | None = None, **metadata: Any) -> datasets.DatasetDict:
-    """AlpacaEval's 805 prompts with gpt-3.5-turbo-0301's replies (``reference``); the judge
-    settings, when configured, for the authoritative-tone rating."""
+def load_style_prompts(lite_size: int | None = None, teacher: str = "gpt-3.5-turbo-0301",
+                       **metadata: Any) -> datasets.DatasetDict:
+    """AlpacaEval's 805 prompts with ``teacher``'s replies (``reference``; gpt-3.5-turbo-0301,
+    the paper's ChatGPT, unless the task names another); the judge settings, when configured,
+    for the authoritative-tone rating."""
     from harness_tasks.tasks.judge.prompt_sets import alpaca_eval_rows
 
     rows = [{"id": r["id"], "question": r["question"], "reference": r["reference"]}
-            for r in alpaca_eval_rows()]
+            for r in alpaca_eval_rows(teacher)]
     rows = _subset(rows, lite_size)
     endpoint = optional_endpoint(metadata)
     judge = endpoint.to_json() if endpoint else ""

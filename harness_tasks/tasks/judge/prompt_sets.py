@@ -90,15 +90,28 @@ def _field(path: Path, number: int, row: dict[str, Any], name: str) -> str:
     return value
 
 
-def alpaca_eval_rows() -> list[dict[str, str]]:
-    """AlpacaEval's 805 instructions with gpt-3.5-turbo-0301's outputs, in file order."""
-    path = _file(ALPACA_FILE)
+# AlpacaEval's 805 instructions answered by each teacher whose outputs ship in the data folder
+ALPACA_TEACHERS = {
+    "gpt-3.5-turbo-0301": ALPACA_FILE,
+    "gpt-4-0314": "eval_prompts/alpaca_eval/gpt4_model_outputs.json.gz",
+    "gpt-4-1106-preview": "eval_prompts/alpaca_eval/gpt4_1106_preview_model_outputs.json.gz",
+    "text-davinci-003": "eval_prompts/alpaca_eval/text_davinci_003_model_outputs.json.gz",
+}
+
+
+def alpaca_eval_rows(teacher: str = ALPACA_MODEL) -> list[dict[str, str]]:
+    """AlpacaEval's 805 instructions with ``teacher``'s outputs (gpt-3.5-turbo-0301 by
+    default; see ALPACA_TEACHERS), in file order."""
+    if teacher not in ALPACA_TEACHERS:
+        raise ValueError(f"no AlpacaEval outputs of {teacher!r} in the data folder; known: "
+                         f"{', '.join(ALPACA_TEACHERS)}")
+    path = _file(ALPACA_TEACHERS[teacher])
     rows = []
     for i, row in enumerate(_read_json_list(path)):
         number = i + 1
         rows.append(_row(f"alpaca_eval_{i}", _field(path, number, row, "instruction"),
                          _field(path, number, row, "output"),
-                         str(row.get("generator", ALPACA_MODEL)), "alpaca_eval",
+                         str(row.get("generator", teacher)), "alpaca_eval",
                          _field(path, number, row, "dataset")))
     return rows
 
