@@ -2,22 +2,21 @@
 when the data-directory setting is given.
 
 The setting is the environment variable ``IMITATION_SUITE_DATA`` (``imitation-eval --data-dir``
-sets it). Its layout is the one of the project's ``shared/data`` folder; the README's "Offline
+sets it), read by the suite's one resolver, ``judges.data``. Its layout is the one of the project's ``shared/data`` folder; the README's "Offline
 data layout" section lists the files each task reads. Nothing here runs at import time.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from judges.data import DATA_ENV as ENV_VAR
+from judges.data import find_data_dir
 from judges.jsonl import JSONLError
 from judges.jsonl import iter_jsonl as _iter_jsonl
-
-ENV_VAR = "IMITATION_SUITE_DATA"
 
 
 class DataError(ValueError):
@@ -38,21 +37,13 @@ class DataUnavailable(DataError, SystemExit):
 
 
 def data_dir() -> Path | None:
-    """The local data directory, or None when the Hub should be used.
-
-    Raises DataError when the setting names something that is not a directory.
-    """
-    value = os.environ.get(ENV_VAR, "").strip()
-    if not value:
-        return None
-    path = Path(value).expanduser()
-    if not path.is_dir():
-        raise DataError(
-            f"{ENV_VAR}={value!r} is not a directory. Point it at a folder with the offline "
-            f"layout (see README, 'Offline data layout'), e.g. {ENV_VAR}=../shared/data, "
-            f"or unset it to read the data from the Hugging Face Hub."
-        )
-    return path.resolve()
+    """The local data directory (``IMITATION_SUITE_DATA``, resolved by judges.data), or None
+    when the Hub should be used. Raises DataError when the setting names no directory."""
+    try:
+        return find_data_dir()
+    except ValueError as err:
+        raise DataError(f"{err} Or unset {ENV_VAR} to read the data from the Hugging Face "
+                        "Hub.") from None
 
 
 def offline_hint() -> str:
@@ -125,16 +116,3 @@ def read_headerless_csv(path: Path, ncols: int) -> list[list[str]]:
                 )
             rows.append(row)
     return rows
-
-
-def shared_data_fallback(start: Path | None = None) -> Path | None:
-    """``../shared/data`` next to the working directory or the source checkout, if it exists.
-
-    Used by the CLI (not by the tasks) so that a fresh clone next to shared/ runs offline.
-    """
-    candidates = [Path.cwd() if start is None else start, Path(__file__).resolve().parent.parent]
-    for base in candidates:
-        path = (base / ".." / "shared" / "data").resolve()
-        if path.is_dir():
-            return path
-    return None

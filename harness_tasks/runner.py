@@ -21,12 +21,13 @@ from typing import Any
 
 from harness_tasks import __version__, task_dir
 from harness_tasks.config import config_dict
-from harness_tasks.data import ENV_VAR, data_dir, shared_data_fallback
+from harness_tasks.data import ENV_VAR
 from harness_tasks.chat_format import CARD_FILE, apply_per_task, check_mode, model_is_chat
 from harness_tasks.presets import cache_root, resolve_model
 from harness_tasks.progress import (ResponseCache, RunProgress, model_fingerprint,
                                     quiet_request_building)
 from harness_tasks.summary import summary_table
+from judges.data import find_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -114,15 +115,14 @@ def parse_kv(text: str) -> dict[str, str]:
 
 
 def apply_data_setting(cfg: RunConfig) -> Path | None:
-    """Set the env var the tasks read; fall back to ../shared/data when present."""
-    if cfg.data_dir:
-        os.environ[ENV_VAR] = str(Path(cfg.data_dir).expanduser().resolve())
-    elif not os.environ.get(ENV_VAR):
-        fallback = shared_data_fallback()
-        if fallback is not None:
-            os.environ[ENV_VAR] = str(fallback)
-            log.info("%s unset: using the offline data at %s", ENV_VAR, fallback)
-    return data_dir()  # validates: a non-directory is a clear error
+    """Set the env var the tasks read: --data-dir, else the env var, else ../shared/data when
+    present (judges.data's resolver; a setting that names no directory is a clear error)."""
+    found = find_data_dir(cfg.data_dir, search=True)
+    if found is not None:
+        if not cfg.data_dir and not os.environ.get(ENV_VAR, "").strip():
+            log.info("%s unset: using the offline data at %s", ENV_VAR, found)
+        os.environ[ENV_VAR] = str(found)
+    return found
 
 
 def model_args_for(cfg: RunConfig) -> dict[str, str]:
