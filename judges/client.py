@@ -12,6 +12,7 @@ environment when the SDK client is built and is held only by it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.util
 import logging
 import random
@@ -255,15 +256,9 @@ class OpenAIChatClient:
 
     def run_batch(self, requests: Sequence[ChatRequest], *, progress: bool = True,
                   desc: str = "chat") -> list[ChatResult | ChatError]:
-        """Synchronous :meth:`arun_batch` (its own event loop; closes the HTTP pool after)."""
-
-        async def go() -> list[ChatResult | ChatError]:
-            try:
-                return await self.arun_batch(requests, progress=progress, desc=desc)
-            finally:
-                await self.aclose_http()
-
-        return asyncio.run(go())
+        """Synchronous :meth:`arun_batch` (:func:`run_sync`: its own event loop; closes the
+        HTTP pool after)."""
+        return run_sync(self, self.arun_batch(requests, progress=progress, desc=desc))
 
     async def aclose_http(self) -> None:
         if self._state is not None:
@@ -454,8 +449,11 @@ async def complete_all(client: ChatClient, requests: Sequence[ChatRequest], *,
     return list(await gather_or_cancel(one(r) for r in requests))
 
 
-def run_sync(client: ChatClient, coroutine: Any) -> Any:
-    """Run ``coroutine`` in a fresh event loop and close the client's HTTP pools after."""
+def run_sync(client: ChatClient | None, coroutine: Any) -> Any:
+    """Run ``coroutine`` to completion in a fresh event loop and close the client's HTTP pools
+    after: the one way synchronous code here waits on async work. When a loop is already
+    running in this thread (a notebook), the fresh loop runs in a worker thread, since
+    ``asyncio.run`` refuses to nest."""
 
     async def go() -> Any:
         try:
@@ -465,4 +463,9 @@ def run_sync(client: ChatClient, coroutine: Any) -> Any:
             if close is not None:
                 await close()
 
-    return asyncio.run(go())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(go())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()

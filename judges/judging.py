@@ -11,8 +11,6 @@ verdict, and :func:`run_metrics` the numbers a run reports.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import dataclasses
 import logging
 from typing import Any, Sequence
@@ -30,17 +28,6 @@ HIGHER_IS_BETTER = {"win_rate": True, "win_or_tie_rate": True, "win_rate_ties_ha
                     "unscored": False, "unscored_rate": False}
 
 
-def _in_fresh_loop(coroutine_factory: Any) -> Any:
-    """Run ``coroutine_factory()`` to completion, in a worker thread if a loop is running here
-    (as in a notebook), since ``asyncio.run`` refuses to nest."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine_factory())
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(coroutine_factory())).result()
-
-
 def _failed(items: Sequence[PairItem], endpoint: JudgeEndpoint, reason: str) -> list[PairVerdict]:
     failed = Judgment(None, "api_error", "", error=reason)
     return [PairVerdict(it.id, "unscored", failed, failed, endpoint.client.model,
@@ -56,7 +43,7 @@ def judge_run(items: Sequence[PairItem], endpoint: JudgeEndpoint, *, both_orders
     ``keep_going`` a judge that cannot be used makes every pair unscored; without, its error
     (``ChatCallError`` or ``ValueError``) is raised.
     """
-    from judges.client import OpenAIChatClient
+    from judges.client import OpenAIChatClient, run_sync
     from judges.pairwise import PairwiseJudge
     from judges.records import ChatCallError
     from judges.templates import load_prompt
@@ -67,14 +54,8 @@ def judge_run(items: Sequence[PairItem], endpoint: JudgeEndpoint, *, both_orders
     judge = PairwiseJudge(client, endpoint.client.model, load_prompt(endpoint.prompt),
                           both_orders=both_orders)
 
-    async def go() -> list[PairVerdict]:
-        try:
-            return await judge.ajudge(items, progress=progress)
-        finally:
-            await client.aclose_http()
-
     try:
-        verdicts = _in_fresh_loop(go)
+        verdicts = run_sync(client, judge.ajudge(items, progress=progress))
     except (ChatCallError, ValueError) as err:  # fatal API error, or no key in the environment
         if not keep_going:
             raise

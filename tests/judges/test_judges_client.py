@@ -296,3 +296,15 @@ def test_client_works_from_another_thread(make_client) -> None:
         thread.start()
         thread.join(10)
         assert out and out[0].text == "echo: t"
+
+
+def test_run_batch_works_inside_a_running_event_loop(make_client) -> None:
+    """As in a notebook: the one sync-over-async helper (run_sync) moves to a worker thread."""
+    with ScriptedServer() as server:
+        client = make_client(server.base_url)
+
+        async def notebook_cell() -> list:
+            return client.run_batch(ask(client, "t"), progress=False)
+
+        out = asyncio.run(notebook_cell())
+        assert out[0].text == "echo: t"
