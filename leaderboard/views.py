@@ -4,6 +4,8 @@ lives in templates/, the CSV/JSON exports reuse the same rows."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -220,6 +222,16 @@ def table_csv_rows(table: Table, rows: list[Row]) -> list[list[Any]]:
                         g.low if g and g.low is not None else "",
                         g.high if g and g.high is not None else ""])
     return out
+
+
+def table_csv(table: Table, rows: list[Row]) -> str:
+    """The CSV export; a cell starting with = + - @ would run as a formula in a spreadsheet, so
+    it is quoted with a leading apostrophe."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for row in table_csv_rows(table, rows):
+        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in "=+-@" else c for c in row])
+    return buf.getvalue()
 
 
 def model_page(engine: Engine, name: str) -> dict[str, Any] | None:

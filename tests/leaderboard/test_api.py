@@ -195,3 +195,30 @@ def test_chunked_oversized_body_and_address_rate_limit(sqlite_engine, tokens):
                  for _ in range(6)]
         assert codes[-1] == 429 and codes.count(200) == 4  # 5 per minute, the POST included
         assert requests.get(srv.url + "/", timeout=30).status_code == 200  # pages unaffected
+
+
+def test_openapi_describes_the_request_bodies_and_the_token(server):
+    spec = requests.get(server.url + "/api/openapi.json", timeout=30).json()
+    bodies = {(path, method): op["requestBody"]["content"]["application/json"]["schema"]
+              for path, ops in spec["paths"].items() for method, op in ops.items()
+              if "requestBody" in op}
+    assert {k: v["title"] for k, v in bodies.items()} == {
+        ("/api/runs", "post"): "PushPayload", ("/api/published", "post"): "PublishedPayload",
+        ("/api/judge-agreement", "post"): "AgreementPayload",
+        ("/api/tokens", "post"): "TokenCreate"}
+    push = bodies[("/api/runs", "post")]
+    assert push["properties"]["model"]["properties"]["kind"]["enum"] == [
+        "base", "imitation", "teacher"]  # nested models inlined: no dangling $ref
+    assert "$ref" not in json.dumps(list(bodies.values()))
+    assert spec["paths"]["/api/runs"]["post"]["security"] == [{"HTTPBearer": []}]
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_the_token_is_checked_before_the_body_is_read(server, tokens):
+    big = "x" * 1_100_000  # over the 1 MB limit, and not JSON
+    for token, code in ((None, 401), (tokens["read"], 403), (tokens["push"], 413)):
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        r = requests.post(server.url + "/api/runs", data=big, headers=headers, timeout=60)
+        assert r.status_code == code

@@ -1,0 +1,89 @@
+"""The JSON API: push runs, published numbers and judge-agreement reports (push scope), read a
+run and the main table as JSON or CSV (read scope, public by default)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Callable
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
+
+from leaderboard import auth, views
+from leaderboard.db import read_session
+from leaderboard.ingest import (ConflictError, DuplicateRun, store_agreement, store_published,
+                                store_push)
+from leaderboard.models import Run
+from leaderboard.pages import Query, filter_query
+from leaderboard.parse import PayloadError
+from leaderboard.routes.deps import (PUSH, READ, BoardDep, HTTPProblem, body_doc, json_body,
+                                     pusher)
+from leaderboard.routes.state import Board
+from leaderboard.schemas import AgreementPayload, PublishedPayload, PushPayload
+
+router = APIRouter(prefix="/api", tags=["api"])
+Pusher = Annotated[auth.Principal, Depends(pusher)]
+Filters = Annotated[Query, Depends(filter_query)]
+
+
+def _store(lb: Board, store: Callable[..., Any], payload: Any, token_id: int) -> dict[str, Any]:
+    try:
+        outcome = store(lb.engine, payload, token_id)
+    except DuplicateRun as err:
+        raise HTTPProblem(409, str(err), {"X-Run-Id": str(err.run_id)}) from None
+    except ConflictError as err:
+        raise HTTPProblem(409, str(err)) from None
+    except PayloadError as err:
+        raise HTTPProblem(422, [str(err)]) from None
+    return {"run_id": outcome.run_id, "model": outcome.model, "status": outcome.status,
+            "detail": outcome.detail, "scores": outcome.scores}
+
+
+@router.post("/runs", status_code=201, openapi_extra=body_doc(PushPayload))
+def push_run(lb: BoardDep, who: Pusher,
+             payload: Annotated[PushPayload, Depends(json_body(PushPayload, pusher))]
+             ) -> dict[str, Any]:
+    return _store(lb, store_push, payload, who.token_id)
+
+
+@router.post("/published", status_code=201, openapi_extra=body_doc(PublishedPayload))
+def push_published(lb: BoardDep, who: Pusher,
+                   payload: Annotated[PublishedPayload, Depends(json_body(PublishedPayload,
+                                                                          pusher))]
+                   ) -> dict[str, Any]:
+    return _store(lb, store_published, payload, who.token_id)
+
+
+@router.post("/judge-agreement", status_code=201, openapi_extra=body_doc(AgreementPayload))
+def push_agreement(lb: BoardDep, payload: Annotated[AgreementPayload, Depends(
+        json_body(AgreementPayload, PUSH))]) -> dict[str, Any]:
+    try:
+        row = store_agreement(lb.engine, payload, "pushed over HTTP")
+    except PayloadError as err:
+        raise HTTPProblem(422, [str(err)]) from None
+    return {"judge_run_id": row}
+
+
+@router.get("/runs/{run_id}", dependencies=[Depends(READ)])
+def get_run(run_id: int, lb: BoardDep) -> dict[str, Any]:
+    with read_session(lb.engine) as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise HTTPProblem(404, f"no run {run_id}")
+        return {"run_id": run.id, "model": run.model.name, "status": run.status,
+                "detail": run.status_detail, "source": run.source,
+                "harness_version": run.harness_version, "results": json.loads(run.results_json)}
+
+
+@router.get("/leaderboard.json", dependencies=[Depends(READ)])
+def board_json(lb: BoardDep, query: Filters) -> JSONResponse:
+    table = lb.cache.get()
+    return JSONResponse(views.table_json(table, views.filter_rows(table, **query.filters())))
+
+
+@router.get("/leaderboard.csv", dependencies=[Depends(READ)])
+def board_csv(lb: BoardDep, query: Filters) -> Response:
+    table = lb.cache.get()
+    return Response(views.table_csv(table, views.filter_rows(table, **query.filters())),
+                    media_type="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=leaderboard.csv"})

@@ -1,0 +1,72 @@
+"""What the routes share, built once per app by ``create_app`` (``app.state.board``): the
+settings, the engine, the template environment, the cached main table and the rate limits."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sqlalchemy import Engine
+
+from leaderboard import auth, views
+from leaderboard.pages import Page, Query, Source, render_page
+from leaderboard.render import Links, environment
+from leaderboard.settings import Settings
+
+
+class TableCache:
+    """The computed main table and the pages rendered from it, kept until a run or judge result
+    is stored (the data version changes); one computation at a time."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine, self.settings = engine, settings
+        self._lock = threading.Lock()
+        self._key: tuple[int, int] | None = None
+        self._table: views.Table | None = None
+        self._pages: dict[Any, str] = {}
+
+    def get(self) -> views.Table:
+        key = views.data_version(self.engine)
+        with self._lock:
+            if key != self._key or self._table is None:
+                self._table = views.build_table(self.engine, self.settings.bootstrap_draws,
+                                                self.settings.seed)
+                self._key, self._pages = key, {}
+            return self._table
+
+    def page(self, name: Any, build: Callable[[views.Table], str]) -> str:
+        """A rendered page for this data version (``build(table)`` on a miss)."""
+        table = self.get()
+        with self._lock:
+            if name not in self._pages:
+                if len(self._pages) > 64:
+                    self._pages.clear()
+                self._pages[name] = build(table)
+            return self._pages[name]
+
+
+@dataclass
+class Board:
+    settings: Settings
+    engine: Engine
+    env: Any  # the Jinja2 environment
+    cache: TableCache
+    ip_limit: auth.RateLimiter  # API requests per client address
+    push_limit: auth.RateLimiter  # pushes per token
+    links: Links
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine) -> Board:
+        return cls(settings, engine, environment(), TableCache(engine, settings),
+                   auth.RateLimiter(settings.requests_per_minute),
+                   auth.RateLimiter(settings.push_per_minute), Links())
+
+    def page(self, page: Page, query: Query) -> str:
+        """A page of the registry as served (a cached page is rendered once per data version
+        and query)."""
+        if not page.cached:
+            return render_page(self.env, self.links, page, Source(self.engine, self.cache.get),
+                               query)
+        return self.cache.page((page.name, query), lambda table: render_page(
+            self.env, self.links, page, Source(self.engine, lambda: table), query))
