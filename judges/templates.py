@@ -1,4 +1,6 @@
-"""Judge prompts as versioned data files (``judges/prompts/*.yaml``).
+"""Prompts as versioned data files: the judge prompts (``judges/prompts/*.yaml``) and, through
+the same loader (:class:`PromptFiles`), every other family of versioned prompt files (the
+teacher prompts of ``imitation_train.prompts``).
 
 Each file states its own ``name`` and ``version`` (file names are for people, never parsed).
 A prompt's identity, ``name@vN``, goes into every request's cache key and next to every number
@@ -8,10 +10,11 @@ it produces, so editing a prompt without bumping its version is caught by the te
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 JudgeKind = Literal["pairwise", "single", "factual"]
 
@@ -21,7 +24,84 @@ PLACEHOLDERS: dict[str, list[set[str]]] = {
     "single": [{"question", "answer"}, {"question", "answer", "reference"}],
     "factual": [{"question", "gold", "answer"}],
 }
-KEYS = {"name", "version", "kind", "description", "system", "user", "max_tokens"}
+KEYS = frozenset({"name", "version", "kind", "description", "system", "user", "max_tokens"})
+
+
+class Versioned(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+P = TypeVar("P", bound=Versioned)
+
+
+@dataclass(frozen=True)
+class PromptFiles(Generic[P]):
+    """One family of versioned prompt files: YAML mappings with at least ``name`` and a
+    ``version`` >= 1, shipped as the ``*.yaml`` files of a package folder or given by path."""
+
+    what: str  # how messages name one: "prompt", "teacher prompt"
+    package: str  # the shipped files are in this package's ...
+    folder: str  # ... folder ("" for the package's own)
+    keys: frozenset[str]  # the keys a file may have
+    required: frozenset[str]  # the keys it must have
+    make: Callable[[dict[str, Any], str], P]  # (checked mapping, source) -> prompt
+
+    def parse(self, text: str, source: str) -> P:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ValueError(f"{source}: not valid YAML ({err})") from None
+        found = set(data) if isinstance(data, dict) else set()
+        unknown, missing = found - self.keys, self.required - found
+        if not isinstance(data, dict) or unknown or missing:
+            optional = sorted(self.keys - self.required)
+            raise ValueError(f"{source}: a {self.what} is a mapping with keys "
+                             f"{sorted(self.required)}" + (f" (optional: {optional})" if
+                                                           optional else "") +
+                             f"; unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
+        version = data["version"]
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ValueError(f"{source}: version must be a whole number >= 1")
+        return self.make(data, source)
+
+    def shipped(self) -> dict[tuple[str, int], P]:
+        """Every shipped file's prompt by (name, version); a pair defined twice is an error."""
+        folder = resources.files(self.package).joinpath(self.folder)
+        where = "/".join(filter(None, (self.package.replace(".", "/"), self.folder)))
+        found: dict[tuple[str, int], P] = {}
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith((".yaml", ".yml")):
+                source = f"{where}/{entry.name}"
+                prompt = self.parse(entry.read_text(encoding="utf-8"), source)
+                key = (prompt.name, prompt.version)
+                if key in found:
+                    raise ValueError(f"{source}: {prompt.name}@v{prompt.version} is defined twice")
+                found[key] = prompt
+        return found
+
+    def load(self, name_or_path: str, version: int | None = None) -> P:
+        """A shipped prompt by name (latest version unless ``version``), or a YAML file by path."""
+        path = Path(name_or_path)
+        if path.suffix in (".yaml", ".yml"):
+            if not path.is_file():
+                raise ValueError(f"{self.what} file {path} does not exist")
+            return self.parse(path.read_text(encoding="utf-8"), str(path))
+        prompts = self.shipped()
+        versions = sorted(v for (n, v) in prompts if n == name_or_path)
+        if not versions:
+            names = sorted({n for n, _ in prompts})
+            raise ValueError(f"no {self.what} {name_or_path!r}; shipped: {', '.join(names)} "
+                             "(or give a path to a .yaml file)")
+        chosen = versions[-1] if version is None else version
+        if chosen not in versions:
+            raise ValueError(f"{self.what} {name_or_path!r} has versions {versions}, not {version}")
+        return prompts[(name_or_path, chosen)]
 
 
 @dataclass(frozen=True)
@@ -54,24 +134,10 @@ class Prompt:
                 {"role": "user", "content": self.user.format(**values).strip()}]
 
 
-def parse_prompt(text: str, source: str) -> Prompt:
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ValueError(f"{source}: not valid YAML ({err})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{source}: a prompt file is a mapping with keys {sorted(KEYS)}")
-    unknown, missing = set(data) - KEYS, KEYS - set(data)
-    if unknown or missing:
-        raise ValueError(f"{source}: unknown keys {sorted(unknown)}, "
-                         f"missing keys {sorted(missing)}")
+def _judge_prompt(data: dict[str, Any], source: str) -> Prompt:
     if data["kind"] not in PLACEHOLDERS:
         raise ValueError(f"{source}: kind must be one of {sorted(PLACEHOLDERS)}, "
                          f"got {data['kind']!r}")
-    if not isinstance(data["version"], int) or data["version"] < 1:
-        raise ValueError(f"{source}: version must be a whole number >= 1")
     prompt = Prompt(name=str(data["name"]), version=data["version"], kind=data["kind"],
                     description=str(data["description"]), system=str(data["system"]),
                     user=str(data["user"]), max_tokens=int(data["max_tokens"]))
@@ -83,33 +149,19 @@ def parse_prompt(text: str, source: str) -> Prompt:
     return prompt
 
 
+JUDGE_PROMPTS: PromptFiles[Prompt] = PromptFiles("prompt", "judges", "prompts", KEYS, KEYS,
+                                                 _judge_prompt)
+
+
+def parse_prompt(text: str, source: str) -> Prompt:
+    return JUDGE_PROMPTS.parse(text, source)
+
+
 def shipped_prompts() -> dict[tuple[str, int], Prompt]:
-    folder = resources.files("judges").joinpath("prompts")
-    found: dict[tuple[str, int], Prompt] = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith((".yaml", ".yml")):
-            prompt = parse_prompt(entry.read_text(encoding="utf-8"), f"judges/prompts/{entry.name}")
-            key = (prompt.name, prompt.version)
-            if key in found:
-                raise ValueError(f"judges/prompts/{entry.name}: {prompt.id} is defined twice")
-            found[key] = prompt
-    return found
+    return JUDGE_PROMPTS.shipped()
 
 
 def load_prompt(name_or_path: str, version: int | None = None) -> Prompt:
-    """A shipped prompt by name (latest version unless ``version``), or a YAML file by path."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml"):
-        if not path.is_file():
-            raise ValueError(f"prompt file {path} does not exist")
-        return parse_prompt(path.read_text(encoding="utf-8"), str(path))
-    prompts = shipped_prompts()
-    versions = sorted(v for (n, v) in prompts if n == name_or_path)
-    if not versions:
-        names = sorted({n for n, _ in prompts})
-        raise ValueError(f"no prompt named {name_or_path!r}; shipped: {', '.join(names)} "
-                         "(or give a path to a .yaml prompt file)")
-    chosen = versions[-1] if version is None else version
-    if chosen not in versions:
-        raise ValueError(f"prompt {name_or_path!r} has versions {versions}, not {version}")
-    return prompts[(name_or_path, chosen)]
+    """A shipped judge prompt by name (latest version unless ``version``), or a YAML file by
+    path."""
+    return JUDGE_PROMPTS.load(name_or_path, version)

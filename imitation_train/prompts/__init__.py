@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
+
+from judges.templates import PromptFiles
 
 KEYS = {"name", "version", "description", "system", "user"}
 
@@ -43,26 +43,10 @@ class TeacherPrompt:
 
 def load_prompt(name_or_path: str) -> TeacherPrompt:
     """A shipped prompt by name (``nq_synthetic_generate``) or a YAML file of the same shape."""
-    import yaml
+    return TEACHER_PROMPTS.load(name_or_path)
 
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
-        text, source = path.read_text(encoding="utf-8"), str(path)
-    else:
-        shipped = resources.files(__package__).joinpath(f"{name_or_path}.yaml")
-        if not shipped.is_file():
-            known = sorted(p.name[:-5] for p in resources.files(__package__).iterdir()
-                           if p.name.endswith(".yaml"))
-            raise ValueError(f"no teacher prompt {name_or_path!r}: give a YAML file or one of "
-                             f"{', '.join(known)}")
-        text = shipped.read_text(encoding="utf-8")
-        source = f"imitation_train/prompts/{name_or_path}.yaml"
-    data = yaml.safe_load(text)
-    required = {"name", "version", "user"}
-    if not isinstance(data, dict) or set(data) - KEYS or not required <= set(data):
-        raise ValueError(f"{source}: a teacher prompt is a mapping with name, version, user "
-                         f"(and optional system, description); got keys {sorted(data or {})}")
-    if not isinstance(data["version"], int):
-        raise ValueError(f"{source}: version must be an integer")
-    return TeacherPrompt(str(data["name"]), data["version"], str(data.get("system") or ""),
-                         str(data["user"]))
+
+TEACHER_PROMPTS = PromptFiles(  # judges' loader of versioned prompt files
+    "teacher prompt", __package__, "", frozenset(KEYS), frozenset({"name", "version", "user"}),
+    lambda data, _: TeacherPrompt(str(data["name"]), data["version"],
+                                  str(data.get("system") or ""), str(data["user"])))

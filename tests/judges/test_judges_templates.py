@@ -34,7 +34,7 @@ def test_prompt_text_changes_bump_the_version() -> None:
 def test_load_by_name_and_version() -> None:
     assert load_prompt("pairwise").id == "pairwise@v1"
     assert load_prompt("pairwise", 1).kind == "pairwise"
-    with pytest.raises(ValueError, match="no prompt named 'nope'; shipped: factual, pairwise"):
+    with pytest.raises(ValueError, match="no prompt 'nope'; shipped: factual, pairwise"):
         load_prompt("nope")
     with pytest.raises(ValueError, match="has versions"):
         load_prompt("pairwise", 9)
