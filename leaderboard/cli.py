@@ -44,6 +44,14 @@ def _engine(args: argparse.Namespace):
     return args._engine
 
 
+def _existing_engine(args: argparse.Namespace):
+    """For commands that only read: the database must exist at this code's schema (a mistyped
+    --db is an error naming it, never a new empty board); nothing is created or migrated."""
+    from leaderboard.db import open_existing
+
+    return open_existing(_settings(args).db)
+
+
 def _target(args: argparse.Namespace) -> Any:
     from leaderboard.push import Target
 
@@ -137,7 +145,8 @@ def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_token(args: argparse.Namespace) -> Any:
     from leaderboard import auth
 
-    engine = _engine(args)
+    # only creating a token may create the database; list and revoke need an existing one
+    engine = _engine(args) if args.action == "create" else _existing_engine(args)
     if args.action == "create":
         if not args.user:
             raise ValueError("token create needs --user NAME")
@@ -164,7 +173,8 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     from leaderboard.export import export_html
 
     settings = _settings(args)
-    files = export_html(_engine(args), Path(args.html), settings.bootstrap_draws, settings.seed)
+    files = export_html(_existing_engine(args), Path(args.html), settings.bootstrap_draws,
+                        settings.seed)
     return {"folder": str(Path(args.html).resolve()), "files": len(files),
             "open": str((Path(args.html) / "index.html").resolve())}
 

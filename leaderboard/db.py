@@ -11,7 +11,7 @@ import contextlib
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -22,8 +22,8 @@ def make_engine(url: str) -> Engine:
 
     url = normalise_db_url(url)
     if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
+        path = _sqlite_path(url)
+        if path is not None:
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
@@ -46,12 +46,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-def alembic_config(engine: Engine):
+def alembic_config(engine: Engine | None = None):
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    if engine is not None:
+        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     return cfg
 
 
@@ -70,6 +71,57 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    """The schema revision this code reads and writes (the newest migration)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
+    return path if path and path != ":memory:" else None
+
+
+def open_existing(url: str) -> Engine:
+    """An engine on a leaderboard database that already exists at this code's schema revision,
+    for the commands that only read it (or change what is there): nothing is created or
+    migrated. A missing SQLite file, a database without the leaderboard's tables, one at another
+    revision or one that cannot be read is a ValueError naming it and the fix."""
+    from sqlalchemy.exc import DBAPIError
+
+    from leaderboard.settings import normalise_db_url
+
+    url = normalise_db_url(url)
+    path = _sqlite_path(url)
+    where = (str(Path(path).expanduser().resolve()) if path
+             else make_url(url).render_as_string(hide_password=True))
+    if path is not None and not Path(where).is_file():
+        raise ValueError(f"no leaderboard database at {where}; push a run first or check --db")
+    engine = make_engine(url)
+    try:
+        revision = current_revision(engine)
+    except DBAPIError as err:
+        engine.dispose()
+        raise ValueError(f"cannot read a leaderboard database at {where} ({err.orig}); "
+                         "check --db") from None
+    problem = None
+    if revision is None:
+        problem = (f"no leaderboard database at {where} (it holds no leaderboard tables); "
+                   "push a run first or check --db")
+    elif revision != head_revision():
+        problem = (f"the leaderboard database at {where} is at schema revision {revision}, "
+                   f"this code reads {head_revision()}: run `imitation-leaderboard migrate` "
+                   "with the same --db first")
+    if problem:
+        engine.dispose()
+        raise ValueError(problem)
+    return engine
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

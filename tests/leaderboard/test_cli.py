@@ -173,3 +173,34 @@ def test_serve_command_runs_a_real_server(tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
     assert (tmp_path / "lb.sqlite").is_file()
+
+
+def test_read_only_commands_never_create_or_migrate_a_database(tmp_path, capsys):
+    from sqlalchemy import text
+
+    from leaderboard.db import make_engine
+
+    missing = tmp_path / "typo" / "lb.sqlite"
+    for argv in (["export", "--html", str(tmp_path / "site")], ["token", "list"],
+                 ["token", "revoke", "--id", "1"]):
+        code, out, err = run_cli(capsys, *argv, "--db", f"sqlite:///{missing}")
+        assert code == 2 and out is None, argv
+        assert len(err.strip().splitlines()) == 1, err
+        assert f"no leaderboard database at {missing}" in err and "check --db" in err, err
+    assert not (tmp_path / "typo").exists() and not (tmp_path / "site").exists()
+    db = f"sqlite:///{tmp_path / 'lb.sqlite'}"
+    code, out, _ = run_cli(capsys, "token", "create", "--user", "ci", "--db", db)  # a write
+    assert code == 0 and (tmp_path / "lb.sqlite").is_file()
+    engine = make_engine(db)
+    with engine.begin() as conn:  # as if another version of the code had migrated it
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    code, _, err = run_cli(capsys, "export", "--html", str(tmp_path / "site"), "--db", db)
+    assert code == 2 and "schema revision 0000" in err and "imitation-leaderboard migrate" in err
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0000"
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    engine.dispose()
+    code, listed, _ = run_cli(capsys, "token", "list", "--db", db)
+    assert code == 0 and [t["user"] for t in listed] == ["ci"]
+    code, out, _ = run_cli(capsys, "export", "--html", str(tmp_path / "site"), "--db", db)
+    assert code == 0 and (tmp_path / "site" / "index.html").is_file()

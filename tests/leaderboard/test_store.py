@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -191,3 +192,19 @@ def test_downgrade_to_empty_and_back(engine):
     assert "runs" not in inspect(engine).get_table_names()
     migrate(engine)
     assert {"runs", "scores", "benchmarks", "tokens"} <= set(inspect(engine).get_table_names())
+
+
+def test_open_existing_refuses_an_empty_or_unreadable_database(db_url, tmp_path):
+    from leaderboard.db import make_engine, open_existing
+
+    if db_url.startswith("sqlite"):
+        Path(db_url.split(":///", 1)[1]).touch()  # an empty file: a SQLite database, no tables
+    with pytest.raises(ValueError, match=r"holds no leaderboard tables\); push a run first"):
+        open_existing(db_url)
+    engine = make_engine(db_url)
+    migrate(engine)
+    engine.dispose()
+    open_existing(db_url).dispose()
+    (tmp_path / "notes.txt").write_text("not a database")
+    with pytest.raises(ValueError, match="cannot read a leaderboard database at .*notes.txt"):
+        open_existing(str(tmp_path / "notes.txt"))
