@@ -1,6 +1,9 @@
 """Factuality probes that separate style from substance (issue 5): pure scoring helpers shared
-by the task folders ``truthfulqa``, ``simpleqa`` and ``factuality``.
+by the task folders ``nq_open``, ``truthfulqa``, ``simpleqa`` and ``factuality`` (task folders
+import from here, never the other way round).
 
+- :mod:`~harness_tasks.factuality.scoring`: NQ-open's normalised exact match and token F1.
+- :mod:`~harness_tasks.factuality.chat_answer`: the short answer a chat reply commits to.
 - :mod:`~harness_tasks.factuality.threeway`: deterministic correct / incorrect / not-attempted
   grading with hedge and abstention detection, and the run metrics (accuracy, accuracy given
   attempted, SimpleQA F1, confident-wrong rate).

@@ -20,7 +20,7 @@ import random
 import re
 from collections.abc import Sequence
 
-from harness_tasks.tasks.nq_open.scoring import normalize_answer
+from harness_tasks.factuality.scoring import normalize_answer
 
 DEFAULT_SEED = 1234
 _MONTHS = re.compile(r"\b(?:january|february|march|april|may|june|july|august|september|"

@@ -5,7 +5,7 @@ The deterministic grader, in order:
 
 1. An empty answer (nothing but whitespace/punctuation) is ``not_attempted``.
 2. The answer is folded (NFKC, accents removed: "Musée" == "Musee") together with the golds,
-   and the answer sentence is found as for chat NQ (``nq_open.chat_answer``: first sentence
+   and the answer sentence is found as for chat NQ (:mod:`.chat_answer`: first sentence
    that says something, lead-ins such as "The answer is" removed; a multi-line list of
    candidates commits to none).
 3. ``correct`` when that sentence commits to a gold (the gold's words occur contiguously, with
@@ -29,9 +29,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from harness_tasks.tasks.nq_open.chat_answer import (answer_sentence, committed_gold,
+from harness_tasks.factuality.chat_answer import (answer_sentence, committed_gold,
                                                      is_list_reply, reply_lines)
-from harness_tasks.tasks.nq_open.scoring import normalize_answer
+from harness_tasks.factuality.scoring import normalize_answer
 
 Grade = Literal["correct", "incorrect", "not_attempted"]
 Outcome = Literal["correct", "incorrect", "not_attempted", "unscored"]

@@ -12,7 +12,7 @@ from harness_tasks.factuality.distractors import answer_type, build_choices
 from harness_tasks.factuality.threeway import (fold, grade_answer, is_abstention, is_hedged,
                                                summarize)
 from harness_tasks.factuality.tone import parse_tone
-from harness_tasks.tasks.nq_open.scoring import normalize_answer
+from harness_tasks.factuality.scoring import normalize_answer
 from harness_tasks.tasks.truthfulqa.utils import mc1_target, process_results_mc2
 
 

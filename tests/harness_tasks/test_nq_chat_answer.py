@@ -1,5 +1,5 @@
-"""The chat answer-extraction rule (chat_answer.py) on real SmolLM2-135M-Instruct replies and on
-hand-made hedges, lists, unicode and empty replies."""
+"""The chat answer-extraction rule (harness_tasks/factuality/chat_answer.py) on real
+SmolLM2-135M-Instruct replies and on hand-made hedges, lists, unicode and empty replies."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness_tasks.tasks.nq_open import utils
-from harness_tasks.tasks.nq_open.chat_answer import answer_sentence, extract_answer, reply_lines
+from harness_tasks.factuality.chat_answer import answer_sentence, extract_answer, reply_lines
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "nq_chat_replies.json"
 REAL = json.loads(FIXTURE.read_text(encoding="utf-8"))

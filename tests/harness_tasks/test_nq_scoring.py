@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness_tasks.tasks.nq_open import utils
-from harness_tasks.tasks.nq_open.scoring import exact_match, normalize_answer, score, token_f1
+from harness_tasks.factuality.scoring import exact_match, normalize_answer, score, token_f1
 
 LM_EVAL_STOPS = ("\n", ".", ",")  # lm_eval/tasks/nq_open/nq_open.yaml, generation_kwargs.until
 OUR_STOPS = ("\n",)

@@ -100,3 +100,19 @@ def test_the_lite_group_runs_the_lite_variant_of_every_offline_task() -> None:
         "imitation_truthfulqa_mc1_lite", "imitation_truthfulqa_mc2_lite", "imitation_simpleqa_lite",
         "imitation_nq_graded_lite", "imitation_nq_knowledge_choice_lite",
         "imitation_style_profile_lite"])  # no judge task: the lite group needs no endpoint
+
+
+def test_shared_code_never_imports_a_task_folder() -> None:
+    """Shared modules (scoring, grading, loaders) live outside harness_tasks/tasks; the task
+    folders import them, never the other way round."""
+    from pathlib import Path
+
+    from tests.test_dependency_rule import imported_modules
+
+    root = Path(harness_tasks.__file__).resolve().parent
+    found = [f"{path.relative_to(root.parent)}:{line} imports {module}"
+             for path in sorted(root.rglob("*.py")) if root / "tasks" not in path.parents
+             for line, module in imported_modules(path.read_text(encoding="utf-8"),
+                                                  list(path.relative_to(root.parent).parent.parts))
+             if module == "harness_tasks.tasks" or module.startswith("harness_tasks.tasks.")]
+    assert not found, "move the shared code out of the task folder:\n" + "\n".join(found)

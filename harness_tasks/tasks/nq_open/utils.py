@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from harness_tasks.data import (DataError, data_dir, hub_dataset, iter_jsonl, local_file,
                                  require_field)
 from harness_tasks.subsets import seeded_subset
-from harness_tasks.tasks.nq_open.chat_answer import extract_answer
-from harness_tasks.tasks.nq_open.scoring import score
+from harness_tasks.factuality.chat_answer import extract_answer
+from harness_tasks.factuality.scoring import score
 
 if TYPE_CHECKING:
     import datasets
