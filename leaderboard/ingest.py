@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from leaderboard.db import write_session
 from leaderboard.models import (Benchmark, Checkpoint, Flag, Item, JudgeRun, Model, Run, Score)
 from leaderboard.parse import Identity, ParsedScore, PayloadError, parse_results
-from leaderboard.rescore import verify
 from leaderboard.schemas import AgreementPayload, ModelSpec, PublishedPayload, PushPayload
+from leaderboard.verify import verify
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 5

@@ -1,4 +1,5 @@
-"""Re-score a run from its logged samples (``samples_<task>.jsonl``) on ingest.
+"""Verify a pushed run's reported numbers on ingest by recomputing them from its logged samples
+(``samples_<task>.jsonl``). (Re-judging a run's samples is ``judges.rescore``.)
 
 A metric whose lm-eval aggregation is ``mean`` is recomputed as the mean of its per-sample
 values; it must match the reported number (to 1e-6) and the sample count must match
