@@ -112,8 +112,8 @@ AGGREGATIONS: dict[str, Callable[[list[Mapping[str, Any]]], float | None]] = {
     **{name: summary_metric(summarize, name) for name in METRICS[:7]},
     "llm_graded": llm_graded, "grader_agreement": grader_agreement}
 
-# Module-level names for the task YAMLs' ``!function utils.<name>`` (re-exported by each task
-# family's utils.py with one import).
+# Module-level names for the graded template's ``!function
+# harness_tasks.factuality.shortform.<name>`` (harness_tasks/tasks/_graded_template.yaml).
 accuracy = AGGREGATIONS["accuracy"]
 accuracy_given_attempted = AGGREGATIONS["accuracy_given_attempted"]
 f1 = AGGREGATIONS["f1"]

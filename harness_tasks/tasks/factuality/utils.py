@@ -61,12 +61,6 @@ def doc_to_text_choice(doc: Mapping[str, Any]) -> str:
     return nq.doc_to_text(dict(doc))
 
 
-# the graded short-form task functions, shared with the other graded family
-from harness_tasks.factuality.shortform import (  # noqa: E402,F401
-    accuracy, accuracy_given_attempted, confident_wrong_rate, doc_to_text, f1, grade_answers,
-    grader_agreement, hedge_rate, llm_graded, not_attempted_rate, process_results, unscored)
-
-
 # --- style profile ---------------------------------------------------------------------------
 
 def load_style_prompts(lite_size: int | None = None, teacher: str = "gpt-3.5-turbo-0301",

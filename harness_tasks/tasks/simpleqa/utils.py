@@ -61,9 +61,3 @@ def load_simpleqa(lite_size: int | None = None, **metadata: Any) -> datasets.Dat
         rows = [rows[i] for i in seeded_indices(len(rows), int(lite_size))]
     rows = shortform.with_judge(rows, metadata)
     return datasets.DatasetDict({SPLIT: datasets.Dataset.from_list(rows)})
-
-
-# the graded short-form task functions, shared with the other graded family
-from harness_tasks.factuality.shortform import (  # noqa: E402,F401
-    accuracy, accuracy_given_attempted, confident_wrong_rate, doc_to_text, f1, grade_answers,
-    grader_agreement, hedge_rate, llm_graded, not_attempted_rate, process_results, unscored)
