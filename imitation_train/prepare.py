@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from judges.config import from_args, run_main
+from judges.config import add_config_flags, from_args, run_main
 
-from imitation_train.cli import add_config_flags
 from imitation_train.contamination import DEFAULT_BENCHMARKS
 from imitation_train.records import ChatRecord, write_records
 
@@ -191,7 +190,7 @@ def stats_file(output: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = from_args(PrepareConfig, args, getattr(args, "_config_file", None))
+    cfg = from_args(PrepareConfig, args)
     stats = prepare(cfg)
     print(json.dumps({k: stats[k] for k in ("records", "total_tokens", "supervised_tokens")}))
     print(f"wrote {cfg.output} and {stats_file(Path(cfg.output))}")

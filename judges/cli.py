@@ -17,13 +17,12 @@ import argparse
 import dataclasses
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 from judges import agreement as agr
 from judges.answers import load_answers, load_questions, write_jsonl
-from judges.config import ClientConfig, add_flags, from_args, run_main
+from judges.config import ClientConfig, add_config_flags, from_args, given_values, run_main
 from judges.data import DATA_ENV, data_dir
 
 NOISY_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2", "openai")
@@ -36,7 +35,7 @@ OUTCOME_TO_LABEL = {"win": "1", "loss": "2", "tie": "tie", "inconsistent": "tie"
 def _client(args: argparse.Namespace):
     from judges.client import OpenAIChatClient
 
-    config = from_args(ClientConfig, args, args.client_config)
+    config = from_args(ClientConfig, args)
     return OpenAIChatClient(config), config
 
 
@@ -147,7 +146,6 @@ def cmd_pairwise(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_rescore(args: argparse.Namespace) -> dict[str, Any]:
     """Re-judge the samples files of earlier lm-eval runs (one batch for all of them)."""
-    from judges.config import load_yaml
     from judges.judging import judge_run
     from judges.records import ChatCallError
     from judges.rescore import endpoint_for, read_samples, task_report, write_verdicts
@@ -158,9 +156,7 @@ def cmd_rescore(args: argparse.Namespace) -> dict[str, Any]:
     if len(set(tasks)) < len(tasks):
         raise ValueError(f"two samples files are for the same task ({', '.join(tasks)}); "
                          "rescore them one at a time")
-    given = load_yaml(Path(args.client_config), ClientConfig) if args.client_config else {}
-    names = {f.name for f in dataclasses.fields(ClientConfig)}
-    given.update({k: v for k, v in vars(args).items() if k in names})
+    given = given_values(ClientConfig, args)
     recorded = next((s.recorded_judge for s in sets if s.recorded_judge), None)
     endpoint = endpoint_for(recorded, given, args.prompt)
     items = [item for s in sets for item in s.items]
@@ -201,9 +197,7 @@ def _add_judge_flags(parser: argparse.ArgumentParser, verdict_budget: bool = Tru
     """Endpoint, prompt and run flags; ``--max-tokens`` unless ``verdict_budget`` is False
     (rescore keeps the recorded judge's budget so its cached calls match)."""
     group = parser.add_argument_group("judge endpoint")
-    add_flags(group, ClientConfig)  # type: ignore[arg-type]
-    group.add_argument("--client-config", default=None, metavar="FILE.yaml",
-                       help="YAML with any endpoint setting above (flags win over the file)")
+    add_config_flags(group, ClientConfig, option="--client-config", what="endpoint")
     parser.add_argument("--prompt", default="pairwise", help="shipped prompt name or a .yaml file")
     parser.add_argument("--one-order", action="store_true",
                         help="judge each pair in one order only (position bias left in)")
@@ -268,9 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one ``imitation-judge`` command; its result is printed as JSON (exit 0), a
-    user-fixable error is one ``imitation-judge: error: ...`` line (exit 2)."""
-    return run_main(build_parser(), argv, quiet=NOISY_LOGGERS,
-                    emit=lambda result: sys.stdout.write(json.dumps(result, indent=2) + "\n"))
+    user-fixable error is one ``imitation-judge COMMAND: error: ...`` line (exit 2)."""
+    return run_main(build_parser(), argv, quiet=NOISY_LOGGERS)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,30 @@
-"""Client config: a dataclass whose fields carry help text, become CLI flags, and may come from
-YAML (unknown keys are an error). The API key itself is never a field: only the name of the
-environment variable that holds it, read when a client is built.
+"""Config and command-line plumbing shared by every command of the suite (this is the leftmost
+package, so all four CLIs use it):
+
+- a config is a dataclass whose fields carry help text (``metadata={"help": ...}``) and become
+  ``--flags`` (:func:`add_config_flags`), with an optional YAML file of the same settings
+  (unknown keys are an error; flags win over the file; :func:`from_args`);
+- :func:`run_main` is every ``main()``: logging, then the command, with a user-fixable error or
+  a missing optional dependency as one ``PROG: error: ...`` line and exit code 2.
+
+:class:`ClientConfig` is the judge / teacher client's config. The API key itself is never a
+field: only the name of the environment variable that holds it, read when a client is built.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
+import re
 import sys
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 C = TypeVar("C")
@@ -122,37 +132,112 @@ def load_yaml(path: Path, cls: type) -> dict[str, Any]:
     return data
 
 
-def from_args(cls: type[C], args: argparse.Namespace, yaml_file: str | None = None) -> C:
-    """The dataclass from (YAML file, then the flags given on the command line)."""
+def _file_dest(cls: type) -> str:
+    return f"_config_file_{cls.__name__}"
+
+
+def add_config_flags(parser: argparse.ArgumentParser | Any, cls: type, option: str = "--config",
+                     what: str = "of these") -> None:
+    """One ``--flag`` per field of ``cls``, plus ``option FILE.yaml``: a YAML file with any of
+    them. ``from_args(cls, args)`` reads both back (flags win over the file)."""
+    add_flags(parser, cls)
+    parser.add_argument(option, dest=_file_dest(cls), default=None, metavar="FILE.yaml",
+                        help=f"YAML file with any {what} settings (flags win over the file)")
+
+
+def given_values(cls: type, args: argparse.Namespace) -> dict[str, Any]:
+    """The settings of ``cls`` given for this run: its YAML file (when one was named), then the
+    flags given on the command line."""
+    yaml_file = getattr(args, _file_dest(cls), None)
     values: dict[str, Any] = load_yaml(Path(yaml_file), cls) if yaml_file else {}
     names = {f.name for f in dataclasses.fields(cls)}
     values.update({k: v for k, v in vars(args).items() if k in names})
+    return values
+
+
+def from_args(cls: type[C], args: argparse.Namespace) -> C:
+    """The dataclass from its YAML file (see :func:`add_config_flags`), then the flags given."""
     try:
-        return cls(**values)
+        return cls(**given_values(cls, args))
     except TypeError as err:
         raise ConfigError(str(err)) from None
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def run_main(parser: argparse.ArgumentParser, argv: Sequence[str] | None, *,
-             name: Callable[[argparse.Namespace], str] | None = None,
-             emit: Callable[[Any], None] | None = None, quiet: Sequence[str] = ()) -> int:
-    """The ``main()`` of every command of the suite: parse ``argv`` (default: sys.argv), set
-    up logging (``-v``: debug; the ``quiet`` loggers at warnings only), run ``args.func(args)``
-    and hand its result to ``emit`` (when given; the exit code is then 0) or return it as the
-    exit code. A user-fixable error (any ValueError: ConfigError, RecordError, DataError, ...)
-    becomes one ``NAME: error: ...`` line on stderr and exit code 2; NAME is ``name(args)`` or
-    the parser's prog."""
+             quiet: Sequence[str] = (),
+             levels: tuple[int, int] = (logging.INFO, logging.DEBUG)) -> int:
+    """The ``main()`` of every command of the suite. Parse ``argv`` (default: sys.argv), set up
+    logging (``levels``: without and with ``-v``; the ``quiet`` loggers at warnings unless
+    ``-v``) and run ``args.func(args)``. Its result is the exit code when it is an int or None;
+    anything else is printed as JSON (exit code 0). A user-fixable error (any ValueError:
+    ConfigError, RecordError, DataError, ...) or a missing optional dependency becomes one
+    ``PROG: error: ...`` line on stderr and exit code 2, never a traceback; PROG is the prog of
+    the (sub)command that ran, as argparse names it in its own errors."""
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in quiet:
+    verbose = bool(getattr(args, "verbose", False))
+    logging.basicConfig(level=levels[verbose], format=LOG_FORMAT)
+    for noisy in () if verbose else quiet:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         result = args.func(args)
     except ValueError as err:
-        print(f"{name(args) if name else parser.prog}: error: {err}", file=sys.stderr)
-        return 2
-    if emit is not None:
-        emit(result)
+        message = str(err)
+    except ModuleNotFoundError as err:
+        message = missing_extra(err)
+        if message is None:  # not an optional dependency: a bug or a broken install
+            raise
+    else:
+        if result is None or isinstance(result, int):
+            return int(result or 0)
+        print(json.dumps(result, indent=2, default=str))
         return 0
-    return int(result or 0)
+    print(f"{command_prog(parser, args)}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def command_prog(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
+    """The prog of the sub-command ``args`` chose (``imitation-train collect broad``), found by
+    following the sub-parser choices recorded in ``args``; the parser's own prog without any."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, action.dest, None))
+            if chosen is not None:
+                return command_prog(chosen, args)
+    return parser.prog
+
+
+def missing_extra(err: ModuleNotFoundError) -> str | None:
+    """The one-line fix for a missing optional dependency (``pip install
+    'imitation-suite[EXTRA]'``, the extra read from the installed package's metadata, i.e.
+    pyproject.toml), or None when the module is in no extra."""
+    module = (err.name or "").split(".")[0]
+    extras = extras_of(module)
+    if not extras:
+        return None
+    also = f" (also in the extra(s) {', '.join(extras[1:])})" if len(extras) > 1 else ""
+    return (f"this command needs {module!r}, an optional dependency: pip install "
+            f"'imitation-suite[{extras[0]}]'{also}")
+
+
+def extras_of(module: str) -> list[str]:
+    """The extras of imitation-suite that list the distribution named like ``module`` (``_``,
+    ``-`` and ``.`` alike, any case), dev last; none when the suite is not installed."""
+    from importlib import metadata
+
+    try:
+        requires = metadata.requires("imitation-suite") or []
+    except metadata.PackageNotFoundError:
+        return []
+    found: list[str] = []
+    for line in requires:
+        match = re.match(r"\s*([A-Za-z0-9._-]+).*;\s*extra\s*==\s*['\"]([^'\"]+)['\"]", line)
+        if match and _normalise(match[1]) == _normalise(module) and match[2] not in found:
+            found.append(match[2])
+    return sorted(found, key=lambda extra: extra == "dev")
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()

@@ -18,13 +18,12 @@ Every command takes --db (default sqlite:///leaderboard.sqlite) and --settings F
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from judges.config import ConfigError, add_flags, from_args
+from judges.config import add_config_flags, from_args, run_main
 from leaderboard.push import TOKEN_ENV
 from leaderboard.settings import Settings
 
@@ -32,7 +31,7 @@ log = logging.getLogger("leaderboard")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return from_args(Settings, args, args.settings)
+    return from_args(Settings, args)
 
 
 def _engine(args: argparse.Namespace):
@@ -186,8 +185,7 @@ def cmd_migrate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    add_flags(p, Settings)
-    p.add_argument("--settings", help="YAML file of settings (flags win)")
+    add_config_flags(p, Settings, option="--settings")
 
 
 def _remote(p: argparse.ArgumentParser) -> None:
@@ -258,17 +256,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    try:
-        result = args.func(args)
-    except (ValueError, ConfigError) as err:  # PayloadError, DuplicateRun, ValidationError ...
-        print(f"imitation-leaderboard {args.command}: {err}", file=sys.stderr)
-        return 2
-    if result is not None:
-        print(json.dumps(result, indent=2, default=str))
-    return 0
+    """Run one command; its result is printed as JSON. A user-fixable error (PayloadError,
+    DuplicateRun, ValidationError, ...) is one ``imitation-leaderboard COMMAND: error: ...``
+    line and exit code 2."""
+    return run_main(parser(), argv, levels=(logging.WARNING, logging.INFO))
 
 
 if __name__ == "__main__":

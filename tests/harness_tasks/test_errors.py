@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness_tasks.config import ConfigError, build_config, load_yaml_config
+from judges.config import ConfigError, add_config_flags, from_args, load_yaml
 from harness_tasks.data import DataError, data_dir, iter_jsonl, local_file
 from harness_tasks.presets import PresetError, resolve_model
 from harness_tasks.runner import RunConfig, parse_kv
@@ -101,26 +101,24 @@ def test_config_file_unknown_key(tmp_path: Path) -> None:
     path = tmp_path / "run.yaml"
     path.write_text("tasks: imitation_suite_lite\nbatchsize: 4\n")
     with pytest.raises(ConfigError, match=r"unknown setting\(s\) batchsize"):
-        load_yaml_config(path, RunConfig)
+        load_yaml(path, RunConfig)
 
 
 def test_config_file_bad_yaml_names_line(tmp_path: Path) -> None:
     path = tmp_path / "run.yaml"
     path.write_text("tasks: a\nlimit: [1,\n")
     with pytest.raises(ConfigError, match=rf"{path}:\d+: not valid YAML"):
-        load_yaml_config(path, RunConfig)
+        load_yaml(path, RunConfig)
 
 
 def test_config_file_then_flags(tmp_path: Path) -> None:
     import argparse
 
-    from harness_tasks.config import add_dataclass_flags
-
     path = tmp_path / "run.yaml"
     path.write_text(json.dumps({"tasks": "imitation_nq_open_0shot", "limit": 3}))
     parser = argparse.ArgumentParser()
-    add_dataclass_flags(parser, RunConfig)
-    cfg = build_config(RunConfig, parser.parse_args(["--config", str(path), "--limit", "5"]))
+    add_config_flags(parser, RunConfig)
+    cfg = from_args(RunConfig, parser.parse_args(["--config", str(path), "--limit", "5"]))
     assert cfg.tasks == "imitation_nq_open_0shot" and cfg.limit == 5.0
     assert cfg.pretrained == "smollm2-135m-instruct"
 

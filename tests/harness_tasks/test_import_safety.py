@@ -6,7 +6,7 @@ from tests.support.import_probe import probe_imports
 
 SUITE = """
 import harness_tasks, harness_tasks.data, harness_tasks.presets, harness_tasks.subsets
-import harness_tasks.config, harness_tasks.runner, harness_tasks.cli, harness_tasks.catalog
+import harness_tasks.runner, harness_tasks.cli, harness_tasks.catalog
 import harness_tasks.tasks
 import imitation_train, judges, leaderboard
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,23 @@ def test_collect_through_imitation_train(data_dir: Path, tmp_path: Path, capsys,
     assert main(["collect", "broad", "--pool", str(tmp_path / "missing.json")]) == 2
     assert "file not found" in capsys.readouterr().err
     assert not (tmp_path / "data").exists()  # a failed start leaves no cache file behind
+
+
+def test_a_missing_extra_names_what_to_install(tmp_path: Path, capsys,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands are there without their optional dependencies; using one says, in one
+    line, which extra to install."""
+    monkeypatch.setitem(sys.modules, "datasketch", None)  # import datasketch: ModuleNotFoundError
+    monkeypatch.setitem(sys.modules, "openai", None)
+    assert {"collect", "prepare"} <= set(build_parser()._subparsers._group_actions[0].choices)
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"instruction": "a", "output": "b"}\n{"instruction": "c", "output": "d"}\n')
+    assert main(["prepare", "--inputs", str(good), "--output", str(tmp_path / "o.jsonl"),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("imitation-train prepare: error: this command needs 'datasketch', an optional "
+                   "dependency: pip install 'imitation-suite[train]'\n")
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    assert main(["collect", "broad", "--pool", str(good), "--output", str(tmp_path / "c.jsonl"),
+                 "--api-key-env", KEY_ENV]) == 2
+    assert "pip install 'imitation-suite[judges]'" in capsys.readouterr().err

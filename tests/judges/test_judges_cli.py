@@ -91,16 +91,17 @@ def test_pairwise_needs_overlapping_ids(tmp_path: Path, api_key: str, capsys: py
 def test_client_config_file_and_flags(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     import argparse
 
-    from judges.config import ClientConfig, add_flags, from_args
+    from judges.config import ClientConfig, add_config_flags, from_args
 
     parser = argparse.ArgumentParser()
-    add_flags(parser, ClientConfig)
+    add_config_flags(parser, ClientConfig, option="--client-config")
     recipe = tmp_path / "judge.yaml"
     recipe.write_text("model: gpt-4o\nconcurrency: 32\nmax-cost: 5\n")
-    config = from_args(ClientConfig, parser.parse_args(["--concurrency", "4"]), str(recipe))
+    config = from_args(ClientConfig, parser.parse_args(["--client-config", str(recipe),
+                                                         "--concurrency", "4"]))
     assert (config.model, config.concurrency, config.max_cost) == ("gpt-4o", 4, 5.0)  # flags win
     recipe.write_text("modle: gpt-4o\n")
     with pytest.raises(ValueError, match="unknown setting\\(s\\) modle"):
-        from_args(ClientConfig, parser.parse_args([]), str(recipe))
+        from_args(ClientConfig, parser.parse_args(["--client-config", str(recipe)]))
     with pytest.raises(ValueError, match="concurrency must be >= 1"):
         ClientConfig(concurrency=0)
