@@ -186,6 +186,35 @@ def cmd_rescore(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+def cmd_susceptibility(args: argparse.Namespace) -> dict[str, Any]:
+    """How often the judge prefers a wrong-but-ChatGPT-styled answer (judges.susceptibility)."""
+    import random
+
+    from judges import susceptibility as sus
+
+    root = data_dir(args.data_dir)
+    pairs = sus.make_pairs(sus.read_rows(args.dataset, root), seed=args.seed)
+    if args.limit:
+        pairs = random.Random(args.seed).sample(pairs, min(args.limit, len(pairs)))
+    client, config = _client(args)
+    judge = _judge(args, client)
+    rewrite_model = args.rewrite_model or config.model
+    try:
+        result = sus.run(pairs, judge, client, rewrite_model, progress=not args.quiet)
+    finally:
+        client.close()
+    summary = {**result["summary"], "dataset": args.dataset, "usage": client.ledger.summary()}
+    out = Path(args.output_dir)
+    _write_config(out, args, config, dataset=args.dataset, data_dir=str(root), limit=args.limit,
+                  seed=args.seed, prompt=judge.prompt.id, max_tokens=judge.max_tokens,
+                  one_order=args.one_order, rewrite_model=rewrite_model,
+                  rewrite_prompt=sus.REWRITE_PROMPT_ID)
+    write_jsonl(out / "rewrites.jsonl", result["rewrites"])
+    write_jsonl(out / "verdicts.jsonl", result["verdicts"])
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
 def cmd_prompts(args: argparse.Namespace) -> dict[str, Any]:
     from judges.templates import shipped_prompts
 
@@ -209,10 +238,7 @@ def _add_judge_flags(parser: argparse.ArgumentParser, verdict_budget: bool = Tru
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="imitation-judge", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_agreement(sub: Any) -> None:
     p = sub.add_parser("agreement", help="judge-vs-human agreement on PandaLM or Auto-J")
     p.add_argument("--dataset", choices=sorted(agr.DATASETS), default="pandalm")
     p.add_argument("--verdicts", default=None,
@@ -225,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_judge_flags(p)
     p.set_defaults(func=cmd_agreement)
 
+
+def _add_pairwise(sub: Any) -> None:
     p = sub.add_parser("pairwise", help="judge a model's answers against reference answers")
     p.add_argument("--answers", required=True, help="the evaluated model's answers (JSONL/JSON)")
     p.add_argument("--reference", required=True, help="the baseline's (teacher's) answers")
@@ -235,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_judge_flags(p)
     p.set_defaults(func=cmd_pairwise)
 
+
+def _add_rescore(sub: Any) -> None:
     p = sub.add_parser("rescore", help="re-judge the samples file(s) of an earlier lm-eval run",
                        description="Re-judge the answers logged by an lm-eval run "
                        "(--log_samples; imitation-eval logs them by default) without "
@@ -252,11 +282,37 @@ def build_parser() -> argparse.ArgumentParser:
     _add_judge_flags(p, verdict_budget=False)
     p.set_defaults(func=cmd_rescore, prompt=None)
 
-    from judges.susceptibility import add_parser as add_susceptibility
-    add_susceptibility(sub, _add_judge_flags)
 
+def _add_susceptibility(sub: Any) -> None:
+    p = sub.add_parser("susceptibility",
+                       help="how often the judge prefers a wrong-but-ChatGPT-styled answer",
+                       description="Style susceptibility of a judge: does a ChatGPT-styled "
+                       "wrong answer beat a terse right one? (judges/susceptibility.py)")
+    p.add_argument("--dataset", choices=("nq", "simpleqa"), default="nq")
+    p.add_argument("--data-dir", default=None,
+                   help=f"shared data folder (default: ${DATA_ENV})")
+    p.add_argument("--rewrite-model", default=None,
+                   help="model for the style rewrite (default: the judge model, same endpoint)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the wrong-answer and item draws")
+    p.add_argument("--output-dir", default="susceptibility_results",
+                   help="where summary.json, rewrites.jsonl, verdicts.jsonl, config.json go")
+    _add_judge_flags(p)
+    p.set_defaults(func=cmd_susceptibility, limit=100)
+
+
+def _add_prompts(sub: Any) -> None:
     p = sub.add_parser("prompts", help="list the shipped judge prompts")
     p.set_defaults(func=cmd_prompts)
+
+
+COMMANDS = (_add_agreement, _add_pairwise, _add_rescore, _add_susceptibility, _add_prompts)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imitation-judge", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add_command in COMMANDS:
+        add_command(sub)
     return parser
 
 
