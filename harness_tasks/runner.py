@@ -239,7 +239,6 @@ def _cache(cfg: RunConfig, model_args: dict[str, str], device: str | None,
 
 
 def run(cfg: RunConfig, *, progress_stream: Any = None) -> RunOutput:
-    from lm_eval import simple_evaluate
     from lm_eval.utils import make_table
 
     local = apply_data_setting(cfg)
@@ -267,29 +266,7 @@ def run(cfg: RunConfig, *, progress_stream: Any = None) -> RunOutput:
         progress.watch_tasks(loaded["tasks"])
 
     manager.load = _after(manager.load, on_load)
-    seeds: dict[str, int] = {}
-    if cfg.seed is not None:
-        seeds = {k: cfg.seed for k in ("random_seed", "numpy_random_seed",
-                                       "torch_random_seed", "fewshot_random_seed")}
-    try:
-        with quiet_request_building(cfg.progress):
-            results = simple_evaluate(
-                model=lm, tasks=tasks, num_fewshot=cfg.num_fewshot, limit=cfg.limit,
-                log_samples=cfg.log_samples, apply_chat_template=False,
-                fewshot_as_multiturn=cfg.fewshot_as_multiturn,
-                system_instruction=cfg.system_instruction, gen_kwargs=cfg.gen_kwargs,
-                task_manager=manager, confirm_run_unsafe_code=cfg.confirm_run_unsafe_code,
-                **seeds,
-            )
-    except ValueError as err:
-        if "marked as unsafe" in str(err):
-            raise ValueError(f"{err} With imitation-eval: pass --confirm-run-unsafe-code "
-                             "(HumanEval runs model-written code in the sandbox).") from None
-        raise
-    finally:
-        progress.close()
-        if cache is not None:
-            cache.close()
+    results = _evaluate(cfg, lm, tasks, manager, progress, cache)
     finished = time.monotonic()
     timing = {"setup_and_model_load_s": round(loaded_at - started, 2),
               "evaluate_s": round(finished - loaded_at, 2),
@@ -316,6 +293,37 @@ def run(cfg: RunConfig, *, progress_stream: Any = None) -> RunOutput:
                   timing=timing)
     copy_card(model_args.get("pretrained"), folder)
     return RunOutput(folder, results, summary, chosen)
+
+
+def _evaluate(cfg: RunConfig, lm: Any, tasks: list[str], manager: Any, progress: RunProgress,
+              cache: ResponseCache | None) -> dict[str, Any] | None:
+    """lm-eval's ``simple_evaluate`` on the loaded model; the progress display and the response
+    cache are closed after it, whatever happens."""
+    from lm_eval import simple_evaluate
+
+    seeds: dict[str, int] = {}
+    if cfg.seed is not None:
+        seeds = {k: cfg.seed for k in ("random_seed", "numpy_random_seed",
+                                       "torch_random_seed", "fewshot_random_seed")}
+    try:
+        with quiet_request_building(cfg.progress):
+            return simple_evaluate(
+                model=lm, tasks=tasks, num_fewshot=cfg.num_fewshot, limit=cfg.limit,
+                log_samples=cfg.log_samples, apply_chat_template=False,
+                fewshot_as_multiturn=cfg.fewshot_as_multiturn,
+                system_instruction=cfg.system_instruction, gen_kwargs=cfg.gen_kwargs,
+                task_manager=manager, confirm_run_unsafe_code=cfg.confirm_run_unsafe_code,
+                **seeds,
+            )
+    except ValueError as err:
+        if "marked as unsafe" in str(err):
+            raise ValueError(f"{err} With imitation-eval: pass --confirm-run-unsafe-code "
+                             "(HumanEval runs model-written code in the sandbox).") from None
+        raise
+    finally:
+        progress.close()
+        if cache is not None:
+            cache.close()
 
 
 def _chunk(batch_size: str) -> int:
