@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                                           api_key_env=args.api_key_env, concurrency=2,
                                           timeout=600.0), "pairwise", "pairwise@v1")
     graded = grade_with_llm([r["question"] for r in rows], [" / ".join(r["golds"]) for r in rows],
-                            [r["answer"] for r in rows], endpoint.to_json())
+                            [r["answer"] for r in rows], endpoint)
     if server is not None:
         server.shutdown()
     pairs = [(r["det"], g["grade"]) for r, g in zip(rows, graded)]

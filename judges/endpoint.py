@@ -41,7 +41,11 @@ class JudgeNotConfigured(ValueError):
 
 @dataclass(frozen=True)
 class JudgeEndpoint:
-    """A resolved judge: client settings (never the key) and the judge prompt."""
+    """A resolved judge: client settings (never the key) and the judge prompt.
+
+    Also the judge record of a task's docs: ``doc["judge"]`` is :meth:`to_json`'s string, or ""
+    when the task runs without a judge, and :meth:`parse` is the one reader of it (the tasks'
+    filters, ``imitation-judge rescore``, the leaderboard)."""
 
     client: ClientConfig
     prompt: str  # a shipped prompt's name or a .yaml path
@@ -52,9 +56,18 @@ class JudgeEndpoint:
                            "prompt_id": self.prompt_id}, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "JudgeEndpoint":
-        data = json.loads(text)
-        return cls(ClientConfig(**data["client"]), data["prompt"], data["prompt_id"])
+    def parse(cls, record: Any) -> JudgeEndpoint | None:
+        """The judge a doc records (``doc["judge"]``, as :meth:`to_json` wrote it); None when it
+        records none ("" or missing). A malformed record is a ValueError."""
+        if record is None or record == "":
+            return None
+        try:
+            data = json.loads(record)
+            return cls(ClientConfig(**data["client"]), str(data["prompt"]),
+                       str(data["prompt_id"]))
+        except (ValueError, TypeError, KeyError) as err:
+            raise ValueError(f"not a judge record ({type(err).__name__}: {err}); expected the "
+                             "JSON of JudgeEndpoint.to_json") from None
 
 
 def _field_types() -> dict[str, type]:

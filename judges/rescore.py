@@ -63,12 +63,9 @@ def _generation(row: Mapping[str, Any]) -> str | None:
 
 
 def _recorded(doc: Mapping[str, Any], where: str) -> JudgeEndpoint | None:
-    text = doc.get("judge")
-    if not isinstance(text, str):
-        return None
     try:
-        return JudgeEndpoint.from_json(text)
-    except (ValueError, TypeError, KeyError) as err:
+        return JudgeEndpoint.parse(doc.get("judge"))
+    except ValueError as err:
         log.warning("%s: ignoring the recorded judge settings (%s)", where, err)
         return None
 

@@ -6,10 +6,11 @@ Strict: anything the leaderboard relies on that is missing or of the wrong type 
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping
+
+from judges.endpoint import JudgeEndpoint
 
 STDERR = "_stderr"
 SKIP_KEYS = frozenset({"alias", "name", "sample_len", "sample_count", "samples"})
@@ -170,16 +171,14 @@ def n_shot(results: Mapping[str, Any], task: str) -> int:
 
 
 def judge_from_samples(rows: list[Mapping[str, Any]]) -> JudgeInfo | None:
-    """The judge recorded in a judge task's docs (``doc.judge``, see judges.endpoint)."""
+    """The judge recorded in a task's docs (``doc.judge``: judges.endpoint.JudgeEndpoint)."""
     for row in rows[:1]:
         doc = row.get("doc") if isinstance(row, Mapping) else None
-        raw = doc.get("judge") if isinstance(doc, Mapping) else None
-        if isinstance(raw, str):
-            try:
-                data = json.loads(raw)
-                return JudgeInfo(str(data["client"]["model"]), str(data.get("prompt_id", "")))
-            except (ValueError, KeyError, TypeError):
-                return None
+        try:
+            judge = JudgeEndpoint.parse(doc.get("judge")) if isinstance(doc, Mapping) else None
+        except ValueError:
+            return None
+        return JudgeInfo(judge.client.model, judge.prompt_id) if judge else None
     return None
 
 

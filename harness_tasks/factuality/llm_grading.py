@@ -55,16 +55,15 @@ def optional_endpoint(metadata: Mapping[str, Any]) -> JudgeEndpoint | None:
     return required_endpoint(metadata)
 
 
-def grader_name(judge_json: str | None) -> str:
+def grader_name(endpoint: JudgeEndpoint | None) -> str:
     """What a result names as its grader: ``deterministic`` or ``llm:<model>@<prompt>``."""
-    if not judge_json:
+    if endpoint is None:
         return "deterministic"
-    endpoint = JudgeEndpoint.from_json(judge_json)
     return f"llm:{endpoint.client.model}@{FACTUAL_PROMPT}"
 
 
 def grade_with_llm(questions: Sequence[str], golds: Sequence[str], answers: Sequence[str],
-                   judge_json: str, *, progress: bool = True) -> list[dict[str, Any]]:
+                   endpoint: JudgeEndpoint, *, progress: bool = True) -> list[dict[str, Any]]:
     """One record per answer: ``{"grade": outcome, "judge_text", "unscored_reason"}``.
 
     All answers go to the judge as one concurrent, cached batch. If the judge cannot be used
@@ -75,7 +74,6 @@ def grade_with_llm(questions: Sequence[str], golds: Sequence[str], answers: Sequ
     from judges.records import ChatCallError
     from judges.templates import load_prompt
 
-    endpoint = JudgeEndpoint.from_json(judge_json)
     items = [FactItem(str(i), q, g, a) for i, (q, g, a) in
              enumerate(zip(questions, golds, answers))]
     client = OpenAIChatClient(endpoint.client)

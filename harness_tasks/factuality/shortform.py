@@ -1,8 +1,8 @@
 """The lm-eval plumbing shared by the three-way graded short-answer tasks (SimpleQA, NQ-open
 graded) and TruthfulQA generation.
 
-1. The loader attaches the judge's settings (JSON, never the key) to every doc, or "" when no
-   judge is configured: :func:`with_judge`.
+1. The loader attaches the judge's record (``JudgeEndpoint.to_json``: settings, never the key)
+   to every doc, or "" when no judge is configured: :func:`with_judge`.
 2. The model answers every question.
 3. The filter :func:`grade_answers` grades the whole run at once: deterministically
    (``threeway.grade_answer``), and, when the docs carry a judge, with the LLM factual grader
@@ -28,6 +28,7 @@ from typing import Any
 from harness_tasks.aggregation import summary_metric
 from harness_tasks.factuality.llm_grading import grade_with_llm, grader_name, optional_endpoint
 from harness_tasks.factuality.threeway import grade_answer, is_hedged, summarize
+from judges.endpoint import JudgeEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +37,12 @@ INSTRUCTION = ("Answer the question with a short answer (a name, date, number or
 GOLD_SEPARATOR = " / "
 
 
-def with_judge(rows: list[dict[str, Any]], metadata: Mapping[str, Any],
-               judge_json: str | None = None) -> list[dict[str, Any]]:
-    """The rows with a ``judge`` field: the given or configured judge's settings, or ""."""
-    if judge_json is None:
-        endpoint = optional_endpoint(metadata)
-        judge_json = endpoint.to_json() if endpoint else ""
-        log.info("three-way grader: %s", grader_name(judge_json))
-    return [dict(row, judge=judge_json) for row in rows]
+def with_judge(rows: list[dict[str, Any]], metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The rows with a ``judge`` field: the configured judge's record, or "" (none)."""
+    endpoint = optional_endpoint(metadata)
+    log.info("three-way grader: %s", grader_name(endpoint))
+    record = endpoint.to_json() if endpoint else ""
+    return [dict(row, judge=record) for row in rows]
 
 
 def doc_to_text(doc: Mapping[str, Any]) -> str:
@@ -62,10 +61,11 @@ def grade_answers(resps: Sequence[Sequence[str]],
         records.append({"answer": answer, "grade": det.grade, "hedged": det.hedged,
                         "deterministic_grade": det.grade, "matched": det.matched,
                         "grader": "deterministic", "judge_text": None})
-    by_judge: dict[str, list[int]] = {}
+    by_judge: dict[JudgeEndpoint, list[int]] = {}
     for i, doc in enumerate(docs):
-        if doc.get("judge"):
-            by_judge.setdefault(str(doc["judge"]), []).append(i)
+        endpoint = JudgeEndpoint.parse(doc.get("judge"))
+        if endpoint is not None:
+            by_judge.setdefault(endpoint, []).append(i)
     for judge, indices in by_judge.items():
         llm = grade_with_llm([str(docs[i]["question"]) for i in indices],
                              [GOLD_SEPARATOR.join(docs[i]["answer"]) for i in indices],

@@ -35,13 +35,12 @@ def parse_tone(text: str) -> bool | None:
     return (found.pop() == "yes") if len(found) == 1 else None
 
 
-def rate_tone(questions: Sequence[str], answers: Sequence[str], judge_json: str, *,
+def rate_tone(questions: Sequence[str], answers: Sequence[str], endpoint: JudgeEndpoint, *,
               progress: bool = True) -> list[bool | None]:
     """One rating per answer (None: unscored), as one concurrent, cached batch."""
     from judges.client import OpenAIChatClient, complete_all, run_sync
     from judges.records import ChatCallError, ChatRequest, ChatResult
 
-    endpoint = JudgeEndpoint.from_json(judge_json)
     client = OpenAIChatClient(endpoint.client)
     requests = [ChatRequest.make(endpoint.client.model,
                                  [{"role": "system", "content": SYSTEM},

@@ -104,7 +104,7 @@ def test_loaders_give_docs_with_the_judge_and_lite_subsets(
     assert len(docs) == (size or {"koala": 156, "alpaca": 805, "vicuna": 80}[task.split("_")[2]])
     assert set(docs["id"]) <= set(full["id"])
     assert docs["id"] == [i for i in full["id"] if i in set(docs["id"])]  # file order
-    judge = JudgeEndpoint.from_json(docs[0]["judge"])
+    judge = JudgeEndpoint.parse(docs[0]["judge"])
     assert (judge.client.base_url, judge.client.model, judge.prompt_id) == (
         "http://127.0.0.1:8000/v1", "judge", "pairwise@v1")
     assert judge.client.cache_path and judge.client.cache_path.endswith("judge-cache.sqlite")
@@ -123,7 +123,18 @@ def test_endpoint_settings_layer_file_then_environment_then_metadata(tmp_path: P
     assert (client.base_url, client.model, client.concurrency, client.rpm, client.cache_path) == (
         "http://file/v1", "meta-model", 5, None, "/c.sqlite")
     assert client.api_key_env == "OPENAI_API_KEY" and got.prompt_id == "pairwise@v1"
-    assert JudgeEndpoint.from_json(got.to_json()) == got
+    assert JudgeEndpoint.parse(got.to_json()) == got
+
+
+def test_judge_record_has_one_reader() -> None:
+    """doc["judge"]: JudgeEndpoint.to_json's string, or "" (no judge); parse reads both."""
+    assert JudgeEndpoint.parse("") is None and JudgeEndpoint.parse(None) is None
+    partial = JudgeEndpoint.parse('{"client": {"model": "m"}, "prompt": "p", "prompt_id": "p@v1"}')
+    assert (partial.client.model, partial.prompt_id) == ("m", "p@v1")
+    for bad in ("{not json", '{"client": {"model": "m"}}', '{"client": {"colour": 1}, '
+                '"prompt": "p", "prompt_id": "p@v1"}', 7):
+        with pytest.raises(ValueError, match="not a judge record"):
+            JudgeEndpoint.parse(bad)
 
 
 @pytest.mark.parametrize("settings, env, message", [

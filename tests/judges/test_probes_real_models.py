@@ -46,7 +46,7 @@ def test_llm_grader_on_a_real_model(served, api_key: str) -> None:
     endpoint = JudgeEndpoint(ClientConfig(base_url=base_url, model="local", api_key_env=KEY_ENV,
                                           concurrency=2, timeout=600.0, cache_path=""),
                              "pairwise", "pairwise@v1")
-    graded = grade_with_llm(*zip(*ROWS), endpoint.to_json(), progress=False)
+    graded = grade_with_llm(*zip(*ROWS), endpoint, progress=False)
     assert len(graded) == len(ROWS)
     for record in graded:
         assert record["grade"] in GRADES

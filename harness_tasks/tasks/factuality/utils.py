@@ -15,6 +15,7 @@ from harness_tasks.factuality.llm_grading import optional_endpoint
 from harness_tasks.aggregation import summary_metric
 from harness_tasks.subsets import seeded_indices
 from harness_tasks.tasks.nq_open import utils as nq
+from judges.endpoint import JudgeEndpoint
 
 if TYPE_CHECKING:
     import datasets
@@ -91,10 +92,11 @@ def style_answers(resps: Sequence[Sequence[str]],
     answers = [(r[0] if r else "").strip() for r in resps]
     records = [dict(style_profile.features(a, str(d["reference"])), answer=a, tone=None)
                for a, d in zip(answers, docs)]
-    judged = [i for i, d in enumerate(docs) if d.get("judge")]
+    endpoints = [JudgeEndpoint.parse(d.get("judge")) for d in docs]
+    judged = [i for i, endpoint in enumerate(endpoints) if endpoint is not None]
     if judged:
         tones = rate_tone([str(docs[i]["question"]) for i in judged],
-                          [answers[i] for i in judged], str(docs[judged[0]]["judge"]))
+                          [answers[i] for i in judged], endpoints[judged[0]])
         for i, tone in zip(judged, tones):
             records[i]["tone"] = tone
     return records

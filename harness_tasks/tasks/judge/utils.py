@@ -97,13 +97,15 @@ def judge_answers(resps: Sequence[Sequence[str]],
     """
     answers = [(r[0] if r else "").strip() for r in resps]
     records: list[dict[str, Any] | None] = [None] * len(docs)
-    by_judge: dict[str, list[int]] = {}
+    by_judge: dict[JudgeEndpoint, list[int]] = {}
     for i, doc in enumerate(docs):
-        by_judge.setdefault(doc["judge"], []).append(i)
+        judge = JudgeEndpoint.parse(doc["judge"])
+        assert judge is not None, "the loader records the judge in every doc"
+        by_judge.setdefault(judge, []).append(i)
     for judge, indices in by_judge.items():
         items = [PairItem(docs[i]["id"], docs[i]["question"], answers[i], docs[i]["reference"])
                  for i in indices]
-        verdicts, _ = judge_run(items, JudgeEndpoint.from_json(judge))
+        verdicts, _ = judge_run(items, judge)
         for i, verdict in zip(indices, verdicts):
             records[i] = verdict_record(verdict, answers[i])
     return [r for r in records if r is not None]

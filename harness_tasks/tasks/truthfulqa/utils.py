@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from harness_tasks.data import DataError, data_dir, hub_dataset, local_file
 from harness_tasks.factuality.llm_grading import grade_with_llm, grader_name, required_endpoint
 from harness_tasks.subsets import seeded_indices
+from judges.endpoint import JudgeEndpoint
 
 if TYPE_CHECKING:
     import datasets
@@ -160,8 +161,11 @@ def gold_text(doc: Mapping[str, Any]) -> str:
 def judge_answers(resps: Sequence[Sequence[str]],
                   docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Filter: grade every answer with the factual grader, in one batch."""
+    if not docs:
+        return []
     answers = [(r[0] if r else "").strip() for r in resps]
-    judge = str(docs[0]["judge"]) if docs else ""
+    judge = JudgeEndpoint.parse(docs[0]["judge"])
+    assert judge is not None, "load_gen records the judge in every doc"
     graded = grade_with_llm([str(d["question"]) for d in docs], [gold_text(d) for d in docs],
                             answers, judge)
     return [dict(g, answer=a, grader=grader_name(judge)) for g, a in zip(graded, answers)]
