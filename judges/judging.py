@@ -21,11 +21,11 @@ from judges.pairwise import Judgment, PairItem, PairVerdict
 
 log = logging.getLogger(__name__)
 
-METRICS = ("win_rate", "win_or_tie_rate", "win_rate_ties_half", "style_controlled_win_rate",
-           "position_inconsistency", "unscored", "unscored_rate")
-HIGHER_IS_BETTER = {"win_rate": True, "win_or_tie_rate": True, "win_rate_ties_half": True,
-                    "style_controlled_win_rate": True, "position_inconsistency": False,
-                    "unscored": False, "unscored_rate": False}
+# The judge tasks' metrics in the order they report them, each with higher_is_better: the one
+# list (the judge tasks' YAML and utils, imitation-judge rescore, the leaderboard's judge runs).
+METRICS: dict[str, bool] = {"win_rate": True, "win_or_tie_rate": True, "win_rate_ties_half": True,
+                            "style_controlled_win_rate": True, "position_inconsistency": False,
+                            "unscored": False, "unscored_rate": False}
 
 
 def _failed(items: Sequence[PairItem], endpoint: JudgeEndpoint, reason: str) -> list[PairVerdict]:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from judges.judging import METRICS as JUDGE_METRICS  # the one list of judge metrics
 from leaderboard.db import write_session
 from leaderboard.models import (Benchmark, Checkpoint, Flag, Item, JudgeRun, Model, Run, Score)
 from leaderboard.parse import Identity, ParsedScore, PayloadError, parse_results
@@ -23,8 +24,6 @@ from leaderboard.verify import verify
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 5
-JUDGE_METRICS = ("win_rate", "win_or_tie_rate", "win_rate_ties_half", "position_inconsistency",
-                 "style_controlled_win_rate", "unscored_rate")
 
 
 class DuplicateRun(ValueError):

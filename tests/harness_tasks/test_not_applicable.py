@@ -146,8 +146,7 @@ def test_judge_rates_are_never_nan() -> None:
             for text in candidates:
                 items = [{"outcome": o, "candidate": text, "baseline": "A plain reference."}
                          for o in combo]
-                values = {name: getattr(judge, name)(list(combo)) for name in
-                          ("win_rate", "win_or_tie_rate", "win_rate_ties_half",
-                           "position_inconsistency", "unscored", "unscored_rate")}
+                values = {name: getattr(judge, name)(list(combo))
+                          for name in judge.OUTCOME_METRICS}
                 values["style_controlled_win_rate"] = judge.style_controlled_win_rate(items)
                 _none_or_finite(values)

@@ -162,3 +162,15 @@ def test_yamls_define_the_family_with_versions() -> None:
     assert all(e.kind == "task" and e.version == 1.0 for e in ours.values())
     readme = (harness_tasks.task_dir() / "judge" / "README.md").read_text()
     assert all(f"`{name}`" in readme for name in TASKS)
+
+
+def test_the_judge_template_declares_judges_metrics() -> None:
+    """judges.judging.METRICS is the one list of judge metrics: the template reports exactly
+    those, in that order, with the same higher_is_better."""
+    import harness_tasks
+    from harness_tasks.catalog import read_yaml
+    from judges.judging import METRICS
+
+    template = read_yaml(harness_tasks.task_dir() / "judge" / "_template.yaml")
+    assert {m["metric"]: m["higher_is_better"] for m in template["metric_list"]} == METRICS
+    assert [m["metric"] for m in template["metric_list"]] == list(METRICS)

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
 from judges.endpoint import JudgeEndpoint, resolve
-from judges.judging import judge_run, outcome_metrics, style_controlled_rate, verdict_record
+from judges.judging import (METRICS, judge_run, outcome_metrics, style_controlled_rate,
+                            verdict_record)
 from judges.pairwise import PairItem
 
 from harness_tasks.aggregation import summary_metric
@@ -111,8 +112,7 @@ def judge_answers(resps: Sequence[Sequence[str]],
     return [r for r in records if r is not None]
 
 
-OUTCOME_METRICS = ("win_rate", "win_or_tie_rate", "win_rate_ties_half",
-                   "position_inconsistency", "unscored", "unscored_rate")
+OUTCOME_METRICS = tuple(name for name in METRICS if name != "style_controlled_win_rate")
 
 
 def process_results(doc: dict[str, Any], results: Sequence[dict[str, Any]]) -> dict[str, Any]:
