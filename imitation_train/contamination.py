@@ -1,8 +1,9 @@
 """Contamination filter: drop training records that share an n-gram with an evaluation item.
 
 The evaluation items are the suite's benchmarks (NQ-open dev questions, MMLU test questions with
-their choices, HumanEval prompts) and the judge prompt sets (Koala, AlpacaEval, Vicuna; MT-bench
-and Arena-Hard on request). Text is case-folded and split into words (``\\w+``). A record is
+their choices, HumanEval prompts) and the judge prompt sets (Koala, AlpacaEval, Vicuna; MT-bench,
+Arena-Hard, TruthfulQA and SimpleQA questions on request: ``imitation-train experiment`` adds
+every set its eval tasks use). Text is case-folded and split into words (``\\w+``). A record is
 contaminated by a benchmark when any run of ``n`` consecutive words (13 by default, as in GPT-3's
 decontamination) of an item occurs in the record; an item shorter than ``n`` words counts as one
 n-gram of its own length when it has at least ``min_tokens`` words (NQ and Vicuna questions are
@@ -68,6 +69,11 @@ def _humaneval(root: Path) -> list[str]:
     return [row["prompt"] for row in _jsonl(folder / "data" / "HumanEval.jsonl.gz")]
 
 
+def _csv_column(path: Path, column: str) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [row[column] for row in csv.DictReader(handle) if row.get(column)]
+
+
 # name -> (items loader, the file it reads relative to the data folder, for error messages)
 LOADERS: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "nq_open": (lambda r: [o["question"] for o in _jsonl(r / "nq_open/NQ-open.dev.jsonl")],
@@ -83,6 +89,11 @@ LOADERS: dict[str, tuple[Callable[[Path], list[str]], str]] = {
                           for t in _turns(o["turns"])], "eval_prompts/vicuna_bench/question.jsonl"),
     "mt_bench": (lambda r: [t for o in _jsonl(r / "eval_prompts/mt_bench/question.jsonl")
                             for t in _turns(o["turns"])], "eval_prompts/mt_bench/question.jsonl"),
+    "truthfulqa": (lambda r: _csv_column(r / "factuality/truthfulqa/TruthfulQA.csv", "Question")
+                   + _csv_column(r / "factuality/truthfulqa/v1/TruthfulQA.csv", "Question"),
+                   "factuality/truthfulqa/TruthfulQA.csv"),
+    "simpleqa": (lambda r: _csv_column(r / "factuality/simpleqa/simple_qa_test_set.csv",
+                                       "problem"), "factuality/simpleqa/simple_qa_test_set.csv"),
     "arena_hard": (lambda r: [t for o in _jsonl(r / "eval_prompts/arena_hard_v0.1/question.jsonl")
                               for t in _turns(o["turns"])],
                    "eval_prompts/arena_hard_v0.1/question.jsonl"),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 GPT4_REPORT = "OpenAI (2023), GPT-4 Technical Report, Table 2, GPT-3.5 column"
+GPT4_REPORT_GPT4 = "OpenAI (2023), GPT-4 Technical Report, Table 2, GPT-4 column"
 PAPER = "Gudibande et al. (2023), The False Promise of Imitating Proprietary LLMs"
 
 
@@ -42,6 +43,12 @@ PUBLISHED: dict[str, tuple[Figure, ...]] = {
         Figure("imitation_style_profile", "summary_paragraph", 55.0, f"{PAPER}, Table 2"),
         Figure("imitation_style_profile", "unigram_overlap", 49.2, f"{PAPER}, Table 2"),
         Figure("imitation_style_profile", "length_pearson", 0.67, f"{PAPER}, Table 2"),
+    ),
+    # the teacher of the Alpaca-GPT4 imitation records (imitation-train experiment's default)
+    "gpt-4": (
+        Figure("imitation_mmlu", "acc", 0.864, f"{GPT4_REPORT_GPT4}: MMLU 5-shot 86.4% (full test)"),
+        Figure("imitation_humaneval", "pass@1", 0.670,
+               f"{GPT4_REPORT_GPT4}: HumanEval 0-shot pass@1 67.0% (164 problems)"),
     ),
 }
 
