@@ -246,7 +246,8 @@ def store_published(engine: Engine, payload: PublishedPayload,
         run = Run(model=model, content_sha256=sha, results_json=json.dumps(raw),
                   harness_version=scores[0].identity.harness_version, status="published",
                   status_detail=f"published numbers: {payload.source}",
-                  source=f"published: {payload.source}", token_id=token_id)
+                  source=("measured from the teacher's outputs: " if payload.measured
+                          else "published: ") + payload.source, token_id=token_id)
         session.add(run)
         session.flush()
         cache: dict[Identity, Benchmark] = {}

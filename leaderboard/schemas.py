@@ -66,6 +66,9 @@ class PublishedPayload(BaseModel):
     model: ModelSpec
     source: str = Field(min_length=3, max_length=500, pattern=NAME_PATTERN)
     scores: list[PublishedScore] = Field(min_length=1, max_length=10_000)
+    # True: computed by the suite from the teacher's own outputs (e.g. its replies' style),
+    # not taken from a report; the page says "measured from the teacher's outputs"
+    measured: bool = False
 
 
 class AgreementPayload(BaseModel):

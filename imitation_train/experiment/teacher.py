@@ -67,8 +67,8 @@ def measured_style(teacher: str, folder: Path) -> dict[str, Any] | None:
             sources.append(note)
     if not scores:
         return None
-    return {"model": {"name": teacher, "kind": "teacher"},
-            "source": ("measured by the suite: " + "; ".join(sources))[:500], "scores": scores}
+    return {"model": {"name": teacher, "kind": "teacher"}, "measured": True,
+            "source": "; ".join(sources)[:500], "scores": scores}
 
 
 def teacher_rows(teacher: str, folder: Path) -> list[dict[str, Any]]:

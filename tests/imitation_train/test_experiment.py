@@ -107,7 +107,8 @@ def _check_outputs(cfg, out) -> None:
     measured = teacher_scores(engine, "gpt-4")  # the teacher's row: its replies' own style
     assert set(measured) == {("imitation_style_profile_gpt4_lite", "summary_paragraph"),
                              ("imitation_style_profile_gpt4_lite", "mean_length")}
-    assert all("measured by the suite" in source for _, source in measured.values())
+    assert all(source.startswith("measured from the teacher's outputs: ")
+               for _, source in measured.values())
     # gap closed on mean answer length, recomputed from the results and samples files
     task = "imitation_style_profile_gpt4_lite"
     samples = folders["tiny-llama/base"] / f"samples_{task}.jsonl"
