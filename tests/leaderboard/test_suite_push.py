@@ -41,14 +41,14 @@ MALFORMED_REPLY = "I would rather not decide."  # no decision line: unscored, ne
 RUNS = {
     "no-judge": ["imitation_suite_demo", "imitation_nq_graded_lite", "imitation_simpleqa",
                  "imitation_nq_graded", "imitation_style_profile",
-                 "imitation_humaneval_sampled_lite"],
+                 "imitation_humaneval_sampled_lite", "imitation_style_profile_gpt4"],
     "judge": ["imitation_suite", "imitation_suite_lite", "imitation_judge_alpaca_eval",
               "imitation_judge_vicuna", "imitation_judge_koala_lite",
               "imitation_judge_alpaca_eval_lite", "imitation_judge_vicuna_lite",
               "imitation_truthfulqa_gen_lite"],
     "unscored": ["imitation_judge_koala_lite", "imitation_truthfulqa_gen_lite",
                  "imitation_simpleqa_lite", "imitation_nq_graded_lite",
-                 "imitation_style_profile_lite"],
+                 "imitation_style_profile_lite", "imitation_style_profile_gpt4_lite"],
 }
 
 
