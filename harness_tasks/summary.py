@@ -1,5 +1,6 @@
 """The short table a user reads after a run: one line per task, or per group that aggregates
-its members (MMLU's subjects), with the task's primary metric.
+its members (MMLU's subjects), with the task's primary metric (``metadata.primary_metric``;
+:func:`primary_metric` is also how the leaderboard picks a task's main column).
 
 lm-eval's own table (every metric of every subtask: hundreds of lines for the suite) is kept
 in the results folder as ``table.md``.
@@ -11,26 +12,44 @@ from collections.abc import Mapping
 from typing import Any
 
 _SKIP = {"alias", " ", "samples", "name", "sample_count"}
+PRIMARY = "primary_metric"  # the metadata key that names a task's primary metric
+
+
+def declared_primary(results: Mapping[str, Any], name: str) -> str | None:
+    """The metric a task's ``metadata.primary_metric`` names (lm-eval writes every task's config,
+    metadata included, into results.json's ``configs``). lm-eval writes no config for a group:
+    its primary metric is the one all its tasks declare. None when none is declared."""
+    configs = results.get("configs") or {}
+    declared = set()
+    for task in leaves(name, results.get("group_subtasks") or {}):
+        config = configs.get(task) if isinstance(configs, Mapping) else None
+        meta = config.get("metadata") if isinstance(config, Mapping) else None
+        declared.add(meta.get(PRIMARY) if isinstance(meta, Mapping) else None)
+    only = declared.pop() if len(declared) == 1 else None
+    return only if isinstance(only, str) else None
+
+
+def primary_key(row: Mapping[str, Any], declared: str | None) -> str | None:
+    """The ``metric,filter`` key of a results row's primary metric: the first that holds a
+    number and is the ``declared`` metric; with none declared (results written before the
+    tasks declared one, or another suite's tasks), the first that holds a number."""
+    for key, value in row.items():
+        if ("," not in key or "_stderr," in key or key in _SKIP or isinstance(value, bool)
+                or not isinstance(value, (int, float))):
+            continue
+        if declared is None or key.split(",", 1)[0] == declared:
+            return key
+    return None
 
 
 def primary_metric(results: Mapping[str, Any], name: str) -> tuple[str, Any, Any] | None:
-    """(``metric,filter``, value, stderr) of a task's first declared metric, or of a group's
-    first aggregate; None when the task reported no number."""
+    """(``metric,filter``, value, stderr) of a task's or group's primary metric; None when it
+    reported no number for it."""
     row = (results.get("groups") or {}).get(name) or (results.get("results") or {}).get(name)
     if not isinstance(row, Mapping):
         return None
-    keys = [k for k in row if "," in k and "_stderr," not in k and k not in _SKIP]
-    declared = [m.get("metric") for m in
-                ((results.get("configs") or {}).get(name) or {}).get("metric_list") or []
-                if isinstance(m, Mapping)]
-    for metric in declared:
-        for key in keys:
-            if key.split(",", 1)[0] == metric and isinstance(row[key], (int, float)):
-                return key, row[key], row.get(key.replace(",", "_stderr,", 1))
-    for key in keys:
-        if isinstance(row[key], (int, float)) and not isinstance(row[key], bool):
-            return key, row[key], row.get(key.replace(",", "_stderr,", 1))
-    return None
+    key = primary_key(row, declared_primary(results, name))
+    return None if key is None else (key, row[key], row.get(key.replace(",", "_stderr,", 1)))
 
 
 def summary_rows(results: Mapping[str, Any]) -> list[str]:
@@ -59,9 +78,9 @@ def summary_table(results: Mapping[str, Any], chat: Mapping[str, bool] | None = 
     lines = []
     for name in summary_rows(results):
         found = primary_metric(results, name)
-        leaves = _leaves(name, members)
-        n = sum(int((n_samples.get(t) or {}).get("effective", 0) or 0) for t in leaves)
-        used = {chat.get(t) for t in leaves if t in chat}
+        tasks = leaves(name, members)
+        n = sum(int((n_samples.get(t) or {}).get("effective", 0) or 0) for t in tasks)
+        used = {chat.get(t) for t in tasks if t in chat}
         template = "chat" if used == {True} else "plain" if used == {False} else \
             "mixed" if used else "-"
         if found is None:
@@ -79,7 +98,11 @@ def summary_table(results: Mapping[str, Any], chat: Mapping[str, bool] | None = 
     return "\n".join(out) + "\n"
 
 
-def _leaves(name: str, members: Mapping[str, list[str]]) -> list[str]:
-    if name not in members:
+def leaves(name: str, members: Mapping[str, Any], seen: frozenset[str] = frozenset()
+           ) -> list[str]:
+    """The tasks under a group (``members``: results.json's ``group_subtasks``), through its
+    subgroups; a plain task is its own leaf."""
+    children = members.get(name)
+    if not isinstance(children, list) or name in seen:
         return [name]
-    return [leaf for child in members[name] for leaf in _leaves(child, members)]
+    return [leaf for child in children for leaf in leaves(str(child), members, seen | {name})]

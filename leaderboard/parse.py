@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from harness_tasks.summary import declared_primary, leaves, primary_key
 from judges.endpoint import JudgeEndpoint
 
 STDERR = "_stderr"
@@ -97,15 +98,6 @@ def _groups(results: Mapping[str, Any]) -> Mapping[str, Any]:
     return groups
 
 
-def _leaves(groups: Mapping[str, Any], name: str, seen: frozenset[str] = frozenset()
-            ) -> list[str]:
-    """The tasks under a group, through its subgroups (a plain task is its own leaf)."""
-    members = groups.get(name)
-    if not isinstance(members, list) or name in seen:
-        return [name]
-    return [leaf for m in members for leaf in _leaves(groups, str(m), seen | {name})]
-
-
 def _named_flags(per_task: Mapping[str, bool], groups: Mapping[str, Any], name: str,
                  seen: frozenset[str] = frozenset()) -> list[bool]:
     """The flags the mapping gives the members of a group; a member it does not name counts
@@ -162,7 +154,7 @@ def n_shot(results: Mapping[str, Any], task: str) -> int:
     groups = _groups(results)
     if task not in groups:
         return shots
-    counts = {(results.get("n-shot") or {}).get(leaf) for leaf in _leaves(groups, task)}
+    counts = {(results.get("n-shot") or {}).get(leaf) for leaf in leaves(task, groups)}
     if len(counts) == 1:
         [agreed] = counts
         if isinstance(agreed, int) and not isinstance(agreed, bool):
@@ -233,9 +225,10 @@ def parse_results(results: Any, config: Mapping[str, Any] | None = None,
             configs.get(task) or {})
         if judge is None and task.startswith("imitation_judge"):
             judge = JudgeInfo("unknown", "unknown")
+        primary = primary_key(metrics, declared_primary(results, task))
         out.extend(_task_scores(task, metrics, str(version), shots, chat, judge, harness,
                                 hib.get(task) or {}, n_samples.get(task), where,
-                                headline=task not in members))
+                                headline=task not in members, primary=primary))
     return out
 
 
@@ -251,9 +244,10 @@ def _sample_count(metrics: Mapping[str, Any], n_info: Any, key: str) -> int | No
 
 def _task_scores(task: str, metrics: Mapping[str, Any], version: str, shots: int, chat: bool,
                  judge: JudgeInfo | None, harness: str, hib: Mapping[str, Any], n_info: Any,
-                 where: str, headline: bool) -> list[ParsedScore]:
+                 where: str, headline: bool, primary: str | None) -> list[ParsedScore]:
+    """The task's scores; the one whose key is ``primary`` (harness_tasks.summary.primary_key:
+    its metadata.primary_metric, else the first number) is its main column."""
     out: list[ParsedScore] = []
-    first = True
     for key, raw in metrics.items():
         if key in SKIP_KEYS or "," not in key:
             continue
@@ -267,6 +261,5 @@ def _task_scores(task: str, metrics: Mapping[str, Any], version: str, shots: int
         identity = Identity(task, version, shots, chat, judge.model if judge else "",
                             judge.prompt if judge else "", harness, metric, filt)
         out.append(ParsedScore(identity, value, stderr, _sample_count(metrics, n_info, key),
-                               bool(hib.get(metric, True)), first, headline))
-        first = False
+                               bool(hib.get(metric, True)), key == primary, headline))
     return out

@@ -116,3 +116,32 @@ def test_shared_code_never_imports_a_task_folder() -> None:
                                                   list(path.relative_to(root.parent).parent.parts))
              if module == "harness_tasks.tasks" or module.startswith("harness_tasks.tasks.")]
     assert not found, "move the shared code out of the task folder:\n" + "\n".join(found)
+
+
+def test_every_task_declares_a_primary_metric_it_reports() -> None:
+    """``metadata.primary_metric`` names a task's main number (the run summary's line, the
+    leaderboard's main column: harness_tasks.summary.primary_metric): one of the metrics the
+    task reports. A group's is among its aggregates and is the one all its tasks declare (lm-eval
+    writes no group config into results.json, so readers take it from the tasks); a group with
+    no score of its own declares none."""
+    from lm_eval.tasks import TaskManager
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    configs = {}
+    for path in sorted(harness_tasks.task_dir().rglob("*.yaml")):
+        config = load_yaml(path, resolve_func=False)  # with its include: resolved
+        name = config.get("group") or config.get("task")
+        if isinstance(name, str):
+            configs[name] = config
+    declared = {n: (c.get("metadata") or {}).get("primary_metric") for n, c in configs.items()}
+    manager = TaskManager(include_path=str(harness_tasks.task_dir()), include_defaults=False)
+    for name, config in configs.items():
+        if "group" not in config:
+            assert declared[name] in [m["metric"] for m in config["metric_list"]], name
+            continue
+        aggregates = [m["metric"] for m in config.get("aggregate_metric_list") or []]
+        if not aggregates:
+            assert declared[name] is None, f"{name} has no score of its own"
+            continue
+        assert declared[name] in aggregates, name
+        assert {declared[t] for t in _leaf_tasks(manager, name)} == {declared[name]}, name

@@ -152,3 +152,33 @@ def test_per_task_flags_split_columns(tmp_path: Path) -> None:
 def test_a_malformed_mapping_names_the_field(per_task: Any, message: str) -> None:
     with pytest.raises(PayloadError, match=message):
         parse_results(_results({}), _config(per_task))
+
+
+# --- primary metric ----------------------------------------------------------------------------
+
+def _two_metrics(primary: str | None) -> dict[str, Any]:
+    """mmlu (a group) over two tasks reporting acc then acc_macro; each task's config declares
+    ``primary`` as its metadata.primary_metric (None: results from before the declaration)."""
+    groups = {"mmlu": ["mmlu_a", "mmlu_b"]}
+    results = _results({"mmlu_a": 5, "mmlu_b": 5}, groups)
+    for row in results["results"].values():
+        row["acc_macro,none"] = 0.4
+    meta = {"version": 1} | ({"primary_metric": primary} if primary else {})
+    results["configs"] = {t: {"metadata": meta} for t in ("mmlu_a", "mmlu_b")}
+    return results
+
+
+@pytest.mark.parametrize("declared, expected", [("acc_macro", "acc_macro"), ("acc", "acc"),
+                                                (None, "acc")])
+def test_the_main_column_is_the_declared_primary_metric(declared: str | None,
+                                                         expected: str) -> None:
+    primary = {(s.identity.task, s.identity.metric) for s in parse_results(_two_metrics(declared))
+               if s.primary}
+    assert primary == {("mmlu", expected), ("mmlu_a", expected), ("mmlu_b", expected)}
+
+
+def test_a_group_whose_tasks_disagree_falls_back_to_its_first_number() -> None:
+    results = _two_metrics("acc_macro")
+    results["configs"]["mmlu_b"]["metadata"] = {"version": 1, "primary_metric": "acc"}
+    primary = {(s.identity.task, s.identity.metric) for s in parse_results(results) if s.primary}
+    assert primary == {("mmlu", "acc"), ("mmlu_a", "acc_macro"), ("mmlu_b", "acc")}

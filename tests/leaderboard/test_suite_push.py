@@ -169,6 +169,20 @@ def test_every_task_of_the_catalog_ran(runs: dict[str, Run]) -> None:
     assert {"imitation_suite", "imitation_suite_lite", "imitation_suite_demo"} <= groups
 
 
+def test_every_task_reports_its_declared_primary_metric(runs: dict[str, Run]) -> None:
+    from harness_tasks.summary import declared_primary
+
+    for mode, run in runs.items():
+        results = run.results
+        for name, row in results["results"].items():
+            if name in results["group_subtasks"] and not any("," in k for k in row):
+                continue  # a group with no score of its own
+            declared = declared_primary(results, name)
+            assert declared, f"{mode}: {name} declares no metadata.primary_metric"
+            assert any(k.split(",")[0] == declared for k in row), (
+                f"{mode}: {name} does not report its primary metric {declared}")
+
+
 def test_not_applicable_metrics_are_left_out_or_null(runs: dict[str, Run]) -> None:
     no_judge = _metrics(runs["no-judge"].results, "imitation_simpleqa_lite")
     assert "grader_agreement,grade" not in no_judge and no_judge["llm_graded,grade"] == 0.0

@@ -86,7 +86,7 @@ def _aggregates(variant: Variant) -> str:
     if variant.generative:
         lines += ["  - metric: unscored  # share of replies with no readable letter",
                   "    weight_by_size: true"]
-    return "\n".join(lines) + "\nmetadata:\n  version: 1\n"
+    return "\n".join(lines) + "\nmetadata:\n  version: 1\n  primary_metric: acc\n"
 
 
 def group_yaml(variant: Variant, category: str | None) -> str:
