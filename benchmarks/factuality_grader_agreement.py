@@ -7,7 +7,7 @@ SAMPLES are ``samples_imitation_{simpleqa,nq_graded}[_lite].jsonl`` files writte
 ``imitation-eval run`` or, per chunk, by ``benchmarks/full_runs.py`` (its ``--samples-dir``:
 ``~/.cache/imitation-suite/full-run-samples/<model>/<task>/samples_<task>.partNNN.jsonl``), with
 the answers and their deterministic grades. Without ``--base-url`` the
-LLM grader is a STAND-IN: tests/support/openai_server.py serving a local model folder
+LLM grader is a STAND-IN: judges/testing_chat_server.py serving a local model folder
 (default: the smollm2-135m-instruct preset) on 127.0.0.1, graded with the same factual prompt
 (judges/prompts/factual.yaml) a GPT-4-class judge would get. A 135M model is not a competent
 grader, so that figure shows the plumbing and a floor, not the agreement with a real judge.
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     base_url = args.base_url
     if base_url is None:
         from harness_tasks.presets import build_preset
-        from tests.support.openai_server import ChatModel, serve
+        from judges.testing_chat_server import ChatModel, serve
 
         folder = (Path(args.stand_in) if Path(args.stand_in).is_dir()
                   else build_preset(args.stand_in))

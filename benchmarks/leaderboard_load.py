@@ -9,7 +9,7 @@
     python benchmarks/leaderboard_load.py [--pushes 200] [--checkpoints 1000] [--tasks 20]
         [--requests 50] [--backends sqlite,postgresql]
 
-PostgreSQL is a throwaway cluster started here (tests/leaderboard/servers.py); it prints the
+PostgreSQL is a throwaway cluster started here (leaderboard/testing_services.py); it prints the
 reason and goes on with SQLite only when none can start. Prints the figures.
 """
 
@@ -200,7 +200,7 @@ def main() -> int:
         if backend == "sqlite":
             urls = (f"sqlite:///{tmp / 'push.sqlite'}", f"sqlite:///{tmp / 'page.sqlite'}")
         else:
-            from tests.leaderboard.servers import PostgresCluster
+            from leaderboard.testing_services import PostgresCluster
 
             try:
                 cluster = cluster or PostgresCluster().start()

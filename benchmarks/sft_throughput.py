@@ -85,8 +85,8 @@ def load_data(args, model_dir: Path, folder: Path) -> tuple[Path, list[dict]]:
 
     from transformers import AutoTokenizer
 
-    from imitation_train.format import encode, prepare_format
-    from imitation_train.records import record_from_json
+    from imitation_train.chat_encoding import encode, prepare_format
+    from imitation_train.chat_records import record_from_json
 
     data_dir = Path(args.data_dir or os.environ.get("IMITATION_SUITE_DATA")
                     or REPO.parent / "shared" / "data")

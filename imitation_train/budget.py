@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from imitation_train.records import ChatRecord
+from imitation_train.chat_records import ChatRecord
 
 log = logging.getLogger(__name__)
 

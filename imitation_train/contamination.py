@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterable, Literal, Sequence
 
 from judges.jsonl import iter_jsonl
 
+from imitation_train.chat_records import ChatRecord
 from imitation_train.dedup import words
-from imitation_train.records import ChatRecord
 
 DEFAULT_BENCHMARKS = ("nq_open", "mmlu", "humaneval", "koala", "alpaca_eval", "vicuna")
 JUDGE_PROMPT_SETS = ("koala", "alpaca_eval", "vicuna", "mt_bench", "arena_hard")

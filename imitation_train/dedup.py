@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
 
-from imitation_train.records import ChatRecord
+from imitation_train.chat_records import ChatRecord
 
 NUM_PERM = 128
 _WORD = re.compile(r"\w+", re.UNICODE)

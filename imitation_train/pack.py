@@ -23,7 +23,7 @@ import bisect
 import random
 from typing import Any, Sequence
 
-from imitation_train.format import IGNORE, Example
+from imitation_train.chat_encoding import IGNORE, Example
 
 Row = list[int]  # example indices
 MicroBatch = list[Row]

@@ -23,8 +23,8 @@ from typing import Any, Sequence
 
 from judges.config import add_config_flags, from_args, run_main
 
+from imitation_train.chat_records import ChatRecord, write_records
 from imitation_train.contamination import DEFAULT_BENCHMARKS
-from imitation_train.records import ChatRecord, write_records
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def prepare(cfg: PrepareConfig, tokenizer: Any = None) -> dict[str, Any]:
     """Run every step; write the output and its stats; return the stats."""
     from imitation_train.budget import count_tokens, select_budget, total_counts
     from imitation_train.contamination import filter_contamination
-    from imitation_train.data import load_records
+    from imitation_train.record_loader import load_records
     from imitation_train.dedup import dedupe
 
     stats: dict[str, Any] = {"inputs": []}

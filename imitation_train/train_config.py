@@ -17,9 +17,10 @@ class SFTConfig:
         "base model: preset name (smollm2-135m-instruct, gemma3-270m), HF folder or Hub id"))
     data: str = field(default="", metadata=_h(
         "training data file(s), comma-separated: normalised JSONL (imitation-train prepare) "
-        "or, when imitation_train.data is installed, any raw format it reads"))
+        "or any raw format imitation_train.record_loader reads"))
     data_format: str = field(default="auto", metadata=_h(
-        "format of --data files: auto, normalised, or a raw format of imitation_train.data"))
+        "format of --data files: auto, normalised, or a raw format of "
+        "imitation_train.record_loader"))
     output_dir: str = field(default="checkpoints/sft", metadata=_h(
         "where the model folder, checkpoints/ and imitation_card.json go"))
     revision: str | None = field(default=None, metadata=_h("Hub revision of --model"))

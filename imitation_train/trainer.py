@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from imitation_train.chat_encoding import ChatFormat, pad_id_for, prepare_format
 from imitation_train.checkpoint import find_resume, load_checkpoint, save_checkpoint
-from imitation_train.format import ChatFormat, pad_id_for, prepare_format
 from imitation_train.pack import MicroBatch, batch_tokens, collate, plan_epoch, to_device
 from imitation_train.train_config import SFTConfig
-from imitation_train.train_data import TrainData, load_train_data
+from imitation_train.train_dataset import TrainData, load_train_data
 
 log = logging.getLogger(__name__)
 HOLD_ENV = "IMITATION_TRAIN_TEST_HOLD_AT_STEP"  # tests only: park mid-step so a test can kill

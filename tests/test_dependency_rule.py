@@ -6,7 +6,8 @@ Each package may import only the packages to its left: judges imports none of ou
 harness_tasks only judges, leaderboard judges and harness_tasks, imitation_train all three.
 Every import counts: at module level, inside functions, under ``if TYPE_CHECKING``, relative
 imports and ``importlib.import_module("...")`` with a literal name. No package of ours runs
-another's command and scrapes its output (checked below too)."""
+another's command and scrapes its output, and neither a package nor a benchmark imports from
+tests/ (checked below too)."""
 
 from __future__ import annotations
 
@@ -42,16 +43,19 @@ def imported_modules(source: str, package: list[str], filename: str = "<source>"
     return sorted(found)
 
 
-def violations(package: str, root: Path = ROOT) -> list[str]:
+def imports_under(folder: str, root: Path = ROOT) -> list[tuple[str, int, str]]:
+    """(file, line, module) of every import in the ``.py`` files under ``root / folder``."""
     out = []
-    for path in sorted((root / package).rglob("*.py")):
+    for path in sorted((root / folder).rglob("*.py")):
         parts = list(path.relative_to(root).parent.parts)
-        for line, module in imported_modules(path.read_text(encoding="utf-8"), parts,
-                                             str(path)):
-            top = module.split(".")[0]
-            if top in FORBIDDEN[package]:
-                out.append(f"{path.relative_to(root)}:{line} imports {module}")
+        out += [(str(path.relative_to(root)), line, module) for line, module in
+                imported_modules(path.read_text(encoding="utf-8"), parts, str(path))]
     return out
+
+
+def violations(package: str, root: Path = ROOT) -> list[str]:
+    return [f"{name}:{line} imports {module}" for name, line, module in imports_under(package, root)
+            if module.split(".")[0] in FORBIDDEN[package]]
 
 
 def command_calls(source: str, filename: str = "<source>") -> list[tuple[int, str]]:
@@ -74,6 +78,15 @@ def test_package_imports_only_what_the_rule_allows(package: str) -> None:
     found = violations(package)
     assert not found, (f"{package} may not import {sorted(FORBIDDEN[package])} (the line is "
                        f"{' <- '.join(LINE)}):\n" + "\n".join(found))
+
+
+@pytest.mark.parametrize("folder", (*OURS, "benchmarks"))
+def test_nothing_outside_the_tests_imports_them(folder: str) -> None:
+    """A testing aid that a benchmark needs lives in the package that owns the service
+    (judges.testing_chat_server, leaderboard.testing_services), not under tests/."""
+    found = [f"{name}:{line} imports {module}" for name, line, module in imports_under(folder)
+             if module.split(".")[0] == "tests"]
+    assert not found, "move the shared piece into its package:\n" + "\n".join(found)
 
 
 @pytest.mark.parametrize("package", OURS)

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from imitation_train.records import ChatRecord, Message, RecordLog
+from imitation_train.chat_records import ChatRecord, Message, RecordLog
 
 from imitation_train.collect.calls import (DATA_HELP, SEED_HELP, TEACHER_HELP, Tally,
                                            make_request, output_field, run_calls, usable_text)
@@ -54,7 +54,7 @@ def load_pool(cfg: BroadConfig) -> tuple[list[ChatRecord], dict[str, Any]]:
     """Prompt-only records (system + user turns) of the pool, exact duplicates and (per
     ``eval_prompts``) evaluation prompts removed."""
     from imitation_train.contamination import filter_contamination
-    from imitation_train.data import load_records
+    from imitation_train.record_loader import load_records
     from imitation_train.dedup import dedupe
     from imitation_train.prepare import unique_ids
 

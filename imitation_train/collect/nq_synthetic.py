@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from imitation_train.records import ChatRecord, Message, RecordLog
+from imitation_train.chat_records import ChatRecord, Message, RecordLog
 
 from imitation_train.collect.calls import (DATA_HELP, SEED_HELP, TEACHER_HELP, Tally,
                                            make_request, output_field, run_calls, usable_text)
@@ -193,7 +193,7 @@ def collect_nq_synthetic(cfg: NQSyntheticConfig, client: Any, model: str) -> dic
     """NQ-synthetic records appended to ``cfg.output``; returns the counts."""
     from imitation_train.dedup import normalise
     from imitation_train.prompts import load_prompt
-    from imitation_train.readers import content_id
+    from imitation_train.input_formats import content_id
 
     tally = Tally()
     pairs = generate_questions(cfg, client, model, tally)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness_tasks.runner import RunConfig, model_args_for, run
-from tests.support.openai_server import ChatModel, serve
+from judges.testing_chat_server import ChatModel, serve
 
 
 def test_api_backend_model_args_untouched() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from imitation_train.budget import count_tokens, select_budget, total_counts
-from imitation_train.data import load_records
+from imitation_train.record_loader import load_records
 
 ALPACA = "imitation/alpaca_gpt4/alpaca_data_cleaned_1000.json"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from imitation_train.chat_records import read_records
 from imitation_train.collect import main, parse_pairs
-from imitation_train.records import read_records
 from tests.judges.fake_key import KEY_ENV, SECRET
 from tests.judges.scripted_server import Reply, ScriptedServer, body_key, echo
 
@@ -248,7 +248,7 @@ def test_yaml_configs_and_unknown_keys(data_dir: Path, tmp_path: Path, capsys) -
 
 
 def test_record_log_cuts_a_torn_last_line(tmp_path: Path) -> None:
-    from imitation_train.records import ChatRecord, Message, RecordLog
+    from imitation_train.chat_records import ChatRecord, Message, RecordLog
 
     path = tmp_path / "log.jsonl"
     record = ChatRecord("a", (Message("user", "q"), Message("assistant", "r")), "s", "t")

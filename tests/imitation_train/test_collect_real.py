@@ -1,6 +1,6 @@
 """Collection against real OpenAI-compatible servers on 127.0.0.1 serving the real
 SmolLM2-135M-Instruct as a stand-in teacher: `transformers serve` (broad and NQ-synthetic data;
-a rerun sends nothing), and the test suite's model-backed server (tests/support/openai_server.py),
+a rerun sends nothing), and the test suite's model-backed server (judges/testing_chat_server.py),
 which can hold a request in flight, for a real ``imitation-train collect`` subprocess killed
 mid-run and resumed, with every reply counted on the server: none is generated (paid for)
 twice."""
@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
+from imitation_train.chat_records import read_records
 from imitation_train.collect import main
-from imitation_train.records import read_records
+from judges.testing_chat_server import ChatModel, serve
 from tests.judges.fake_key import KEY_ENV, SECRET
-from tests.support.openai_server import ChatModel, serve
 from tests.support.transformers_serve import TransformersServe
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from imitation_train.chat_records import ChatRecord, Message
 from imitation_train.contamination import filter_contamination
-from imitation_train.data import load_records
-from imitation_train.records import ChatRecord, Message
+from imitation_train.record_loader import load_records
 
 
 def _rec(rid: str, user: str, reply: str = "Sure, here it is.") -> ChatRecord:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imitation_train.data import load_records
+from imitation_train.chat_records import ChatRecord, Message
 from imitation_train.dedup import NearDupIndex, dedupe, record_text, shingles
-from imitation_train.records import ChatRecord, Message
+from imitation_train.record_loader import load_records
 
 
 def _rec(rid: str, user: str, reply: str) -> ChatRecord:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from imitation_train.data import load_records
-from imitation_train.readers import html_to_text, iter_objects
-from imitation_train.records import RecordError, read_records, write_records
+from imitation_train.chat_records import RecordError, read_records, write_records
+from imitation_train.input_formats import html_to_text, iter_objects
+from imitation_train.record_loader import load_records
 
 SHAREGPT = "imitation/sharegpt/ShareGPT_V3_filtered_1000.json"
 ALPACA = "imitation/alpaca_gpt4/alpaca_data_cleaned_1000.json"

@@ -1,6 +1,6 @@
 """End to end: the real SmolLM2-135M-Instruct preset fine-tuned for a few steps on the
-Alpaca-GPT4 sample in the shared data (read raw, through imitation_train.data), then evaluated by
-imitation-eval on a lite-sized slice of NQ-open."""
+Alpaca-GPT4 sample in the shared data (read raw, through imitation_train.record_loader), then
+evaluated by imitation-eval on a lite-sized slice of NQ-open."""
 
 from __future__ import annotations
 

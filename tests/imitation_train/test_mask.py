@@ -7,16 +7,16 @@ import json
 
 import pytest
 
-from imitation_train.format import (IGNORE, MaskError, encode, encode_all, pad_id_for,
+from imitation_train.chat_encoding import (IGNORE, MaskError, encode, encode_all, pad_id_for,
                                     prepare_format)
-from imitation_train.records import ChatRecord, Message, RecordError, record_from_json
+from imitation_train.chat_records import ChatRecord, Message, RecordError, record_from_json
 from tests.imitation_train.trainer_support import (alpaca_records, sharegpt_multiturn,
                                                    tiny_tokenizer, write_jsonl)
 
 
 @pytest.fixture(scope="module")
 def records(data_dir, tmp_path_factory):
-    from imitation_train.data import load_records
+    from imitation_train.record_loader import load_records
 
     folder = tmp_path_factory.mktemp("mask-data")
     share = write_jsonl(folder / "mt.jsonl", sharegpt_multiturn(data_dir))
@@ -123,7 +123,7 @@ def test_record_without_reply_names_file_and_line(data_dir, tmp_path):
 
 
 def test_bad_records_give_line_numbered_errors(tmp_path):
-    from imitation_train.train_data import read_normalised
+    from imitation_train.train_dataset import read_normalised
 
     good = {"id": "a", "source": "s", "messages": [{"role": "user", "content": "hi"},
                                                    {"role": "assistant", "content": "yo"}]}

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from imitation_train.format import prepare_format
+from imitation_train.chat_encoding import prepare_format
+from imitation_train.chat_records import record_from_json
 from imitation_train.pack import collate, pack_bfd, plan_epoch
-from imitation_train.records import record_from_json
 from tests.imitation_train.trainer_support import alpaca_records, tiny_model
 
 
@@ -44,7 +44,7 @@ def test_packed_and_unpacked_loss_are_equal(data_dir, tmp_path, shape):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from imitation_train.attention import register
-    from imitation_train.format import encode
+    from imitation_train.chat_encoding import encode
     from imitation_train.model_setup import make_loss_model
 
     folder = tiny_model(tmp_path / shape, data_dir, shape)
@@ -96,7 +96,7 @@ def test_flat_varlen_gradients_equal_padded_gradients(data_dir, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from imitation_train.attention import register
-    from imitation_train.format import encode
+    from imitation_train.chat_encoding import encode
     from imitation_train.model_setup import make_loss_model
 
     folder = tiny_model(tmp_path / "llama", data_dir, "llama")

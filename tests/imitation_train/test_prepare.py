@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from imitation_train.chat_records import ChatRecord, Message, read_records
 from imitation_train.prepare import PrepareConfig, clean, main, prepare
-from imitation_train.records import ChatRecord, Message, read_records
 
 ALPACA = "imitation/alpaca_gpt4/alpaca_data_cleaned_1000.json"
 DEMO = "imitation/alpaca_gpt4/alpaca_en_demo.json"

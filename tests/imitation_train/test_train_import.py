@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from tests.support.import_probe import HEAVY, probe_imports
 
-MODULES = ("cli", "format", "pack", "attention", "model_setup", "train_config", "train_data",
-           "trainer", "checkpoint", "card", "sweep")
+MODULES = ("cli", "chat_encoding", "pack", "attention", "model_setup", "train_config",
+           "train_dataset", "trainer", "checkpoint", "card", "sweep")
 
 
 def test_trainer_imports_are_cheap() -> None:

@@ -78,10 +78,10 @@ def test_loss_is_normalised_by_the_supervised_tokens_of_the_whole_step(data_dir,
     from accelerate import Accelerator
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from imitation_train.format import encode, prepare_format
+    from imitation_train.chat_encoding import encode, prepare_format
     from imitation_train.model_setup import make_loss_model
     from imitation_train.pack import collate
-    from imitation_train.records import record_from_json
+    from imitation_train.chat_records import record_from_json
     from imitation_train.trainer import backward_step
     from tests.imitation_train.trainer_support import alpaca_records
 

@@ -102,7 +102,7 @@ def tiny_model(folder: Path, data_dir: Path, shape: str) -> Path:
 
 def training_file(data_dir: Path, path: Path, n_alpaca: int = 24) -> Path:
     """Normalised JSONL: Alpaca rows and the real two-turn ShareGPT conversations."""
-    from imitation_train.data import load_records
+    from imitation_train.record_loader import load_records
 
     share = write_jsonl(path.with_name("sharegpt.json"), sharegpt_multiturn(data_dir))
     multi = [r.to_json() for r in load_records(share, fmt="sharegpt", teacher="gpt-4")]

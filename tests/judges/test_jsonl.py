@@ -1,6 +1,6 @@
 """judges.jsonl: the suite's one JSONL reader, on small hand-made files, and the three callers
-that wrap it (harness_tasks.data, imitation_train.records, leaderboard.payload) keeping their own
-error types and the same file:line message."""
+that wrap it (harness_tasks.data, imitation_train.chat_records, leaderboard.payload) keeping their
+own error types and the same file:line message."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_missing_file_and_broken_gzip(tmp_path: Path) -> None:
 def test_the_three_callers_keep_their_error_types(tmp_path: Path) -> None:
     from harness_tasks.data import DataError
     from harness_tasks.data import iter_jsonl as data_rows
-    from imitation_train.records import RecordError, read_records
+    from imitation_train.chat_records import RecordError, read_records
     from leaderboard.parse import PayloadError
     from leaderboard.payload import read_samples
 

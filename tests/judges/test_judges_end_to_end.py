@@ -13,8 +13,8 @@ from judges.client import OpenAIChatClient
 from judges.config import ClientConfig
 from judges.metrics import win_rates
 from judges.pairwise import PairItem, PairwiseJudge, summarize_pairs
+from judges.testing_chat_server import ChatModel, serve
 from tests.judges.fake_key import KEY_ENV
-from tests.support.openai_server import ChatModel, serve
 from tests.support.transformers_serve import TransformersServe
 
 ITEMS = [PairItem("sum", "What is 2 + 3?", "5", "6")]

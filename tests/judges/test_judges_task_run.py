@@ -289,7 +289,7 @@ def test_a_real_model_server_as_judge(monkeypatch: pytest.MonkeyPatch, tmp_path:
     import yaml
 
     from judges.templates import load_prompt
-    from tests.support.openai_server import ChatModel, serve
+    from judges.testing_chat_server import ChatModel, serve
 
     shipped = load_prompt("pairwise")
     prompt = tmp_path / "short.yaml"

@@ -16,8 +16,8 @@ import pytest
 from judges.cli import main as judge_main
 from judges.config import ClientConfig
 from judges.endpoint import JudgeEndpoint
+from judges.testing_chat_server import ChatModel, serve
 from tests.judges.fake_key import KEY_ENV, SECRET
-from tests.support.openai_server import ChatModel, serve
 
 ROWS = [("Who wrote the novel Nineteen Eighty-Four?", "George Orwell", "Orwell wrote it."),
         ("How many legs does a spider have?", "8", "I am not sure.")]

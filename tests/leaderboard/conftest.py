@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.leaderboard.servers import PostgresCluster, PostgresNotInstalled, ServerThread
+from leaderboard.testing_services import PostgresCluster, PostgresNotInstalled, ServerThread
 from tests.support.skips import needs
 
 

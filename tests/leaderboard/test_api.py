@@ -10,8 +10,8 @@ import requests
 from leaderboard.app import create_app
 from leaderboard.auth import create_token
 from leaderboard.settings import Settings
+from leaderboard.testing_services import ServerThread
 from tests.leaderboard.helpers import imitation, payload
-from tests.leaderboard.servers import ServerThread
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

@@ -79,7 +79,7 @@ def test_tokens_published_agreement_and_push_over_http(tmp_path, capsys, monkeyp
     from leaderboard.app import create_app
     from leaderboard.db import make_engine, migrate
     from leaderboard.settings import Settings
-    from tests.leaderboard.servers import ServerThread
+    from leaderboard.testing_services import ServerThread
 
     db = f"sqlite:///{tmp_path / 'lb.sqlite'}"
     code, tok, _ = run_cli(capsys, "token", "create", "--user", "ci", "--scopes", "push",

@@ -15,8 +15,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from imitation_train.readers import READERS, iter_objects
-from imitation_train.records import ChatRecord, RecordError
+from imitation_train.chat_records import ChatRecord, RecordError
+from imitation_train.input_formats import READERS, iter_objects
 
 log = logging.getLogger(__name__)
 

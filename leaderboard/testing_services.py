@@ -1,5 +1,6 @@
-"""Real services for the leaderboard tests and benchmark: a throwaway PostgreSQL cluster and a
-uvicorn server in a thread, both on 127.0.0.1."""
+"""A testing aid: real services for the leaderboard tests and benchmarks/leaderboard_load.py, a
+throwaway PostgreSQL cluster and a uvicorn server in a thread, both on 127.0.0.1 (never for a real
+deployment). Importing it does nothing: clusters and servers start when asked."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imitation_train.format import ChatFormat, EncodeStats, Example, encode_all
-from imitation_train.records import ChatRecord
+from imitation_train.chat_encoding import ChatFormat, EncodeStats, Example, encode_all
+from imitation_train.chat_records import ChatRecord
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class TrainData:
 def read_normalised(path: Path) -> tuple[list[ChatRecord], list[int | None]]:
     """Normalised JSONL with the line of each record, so that a record the trainer cannot use
     (no reply, a mask check failing) is reported with its file and line."""
-    from imitation_train.readers import from_normalised, iter_objects
+    from imitation_train.input_formats import from_normalised, iter_objects
 
     records, lines = [], []
     for obj, where in iter_objects(path):
@@ -40,10 +40,10 @@ def read_normalised(path: Path) -> tuple[list[ChatRecord], list[int | None]]:
 
 
 def read_file(path: Path, fmt: str) -> tuple[list[ChatRecord], list[int | None]]:
-    """Normalised JSONL (with lines), or any raw format through imitation_train.data."""
+    """Normalised JSONL (with lines), or any raw format through imitation_train.record_loader."""
     if fmt == "normalised" or (fmt == "auto" and path.suffix == ".jsonl" and _is_normalised(path)):
         return read_normalised(path)
-    from imitation_train.data import load_records
+    from imitation_train.record_loader import load_records
 
     records = load_records(path, fmt=fmt)
     return records, [None] * len(records)

@@ -1,7 +1,10 @@
-"""A real OpenAI-compatible chat-completions server on 127.0.0.1, backed by a real HF model.
+"""A testing aid: a real OpenAI-compatible chat-completions server on 127.0.0.1, backed by a
+real HF model folder (for the tests and benchmarks, never for a real run).
 
-Used to show that API backends (lm-eval's local-chat-completions) work through imitation-eval.
-Greedy decoding with the model's own chat template; honours max_tokens and stop.
+The tests use it to show that API backends (lm-eval's local-chat-completions) and the judges work
+through a real HTTP endpoint; benchmarks/factuality_grader_agreement.py uses it as a stand-in
+grader. Greedy decoding with the model's own chat template; honours max_tokens and stop.
+Importing it does nothing: transformers and torch load when a ChatModel is built.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from imitation_train.records import ChatRecord, RecordError
+from imitation_train.chat_records import ChatRecord, RecordError
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ Formats (the raw object is one JSONL line or one element of a top-level JSON arr
 - ``alpaca_eval``: ``{"instruction", "output", "generator", "dataset"}`` (model output files);
   the generator is the record's teacher.
 - ``prompts``: prompt-only files, ``{"prompt"}`` (Koala) or ``{"turns"}`` (MT-bench, Vicuna).
-- ``normalised``: our own JSONL (see :mod:`imitation_train.records`).
+- ``normalised``: our own JSONL (see :mod:`imitation_train.chat_records`).
 
 Every error is a :class:`RecordError` naming file, line and field; for JSON arrays the field
 starts with the element index (``[12].conversations[3].from``) and the line is the line the
@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator
 
 from judges.jsonl import JSONLError, iter_jsonl
 
-from imitation_train.records import (ChatRecord, Message, RecordError, record_from_json,
+from imitation_train.chat_records import (ChatRecord, Message, RecordError, record_from_json,
                                      validate_messages)
 
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "chatgpt": "assistant",
