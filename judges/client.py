@@ -1,8 +1,8 @@
 """The chat-completion seam and its implementation on the official ``openai`` SDK.
 
 ``ChatClient`` is the seam: anything with ``async complete(request) -> ChatResult``. Judges and
-(later) teacher collection take one as an argument; tests pass a client pointed at a scripted
-local server. ``OpenAIChatClient`` wraps ``AsyncOpenAI(base_url, api_key)`` with what a paid
+teacher collection (``imitation_train.collect``) take one as an argument; tests pass a client
+pointed at a scripted local server. ``OpenAIChatClient`` wraps ``AsyncOpenAI(base_url, api_key)`` with what a paid
 batch job needs: bounded concurrency, an RPM/TPM limiter, bounded retries on retryable errors
 only (the SDK's own retries are switched off so there is one policy), a persistent reply cache,
 cost accounting with a max-cost guard, and a progress bar. The API key is read from the

@@ -1,7 +1,8 @@
 """Config and command-line plumbing shared by every command of the suite (this is the leftmost
 package, so all four CLIs use it):
 
-- a config is a dataclass whose fields carry help text (``metadata={"help": ...}``) and become
+- a config is a dataclass whose fields carry help text (:func:`option`, or
+  ``metadata={"help": ...}``) and become
   ``--flags`` (:func:`add_config_flags`), with an optional YAML file of the same settings
   (unknown keys are an error; flags win over the file; :func:`from_args`);
 - :func:`run_main` is every ``main()``: logging, then the command, with a user-fixable error or
@@ -30,33 +31,35 @@ from typing import Any, TypeVar
 C = TypeVar("C")
 
 
+def option(default: Any, help_text: str) -> Any:
+    """A config field with its help text, which becomes the ``--flag``'s help (and the field
+    list of every config of the suite reads as one line per setting)."""
+    return field(default=default, metadata={"help": help_text})
+
+
 @dataclass(frozen=True)
 class ClientConfig:
-    base_url: str = field(default="https://api.openai.com/v1", metadata={
-        "help": "OpenAI-compatible endpoint, up to /v1 (e.g. http://127.0.0.1:8000/v1)"})
-    model: str = field(default="gpt-4o-mini", metadata={"help": "model name sent to the endpoint"})
-    api_key_env: str = field(default="OPENAI_API_KEY", metadata={
-        "help": "environment variable holding the API key (the key is never logged or stored)"})
-    concurrency: int = field(default=16, metadata={"help": "most calls in flight at once"})
-    rpm: float | None = field(default=None, metadata={
-        "help": "requests-per-minute limit (none: no limit)"})
-    tpm: float | None = field(default=None, metadata={
-        "help": "tokens-per-minute limit, prompt estimate + max_tokens per call (none: no limit)"})
-    max_retries: int = field(default=5, metadata={
-        "help": "retries per call on 429, 5xx, timeouts and connection errors"})
-    timeout: float = field(default=120.0, metadata={"help": "seconds per HTTP attempt"})
-    http_backend: str = field(default="auto", metadata={
-        "help": "HTTP transport of the openai SDK: httpx, aiohttp (openai[aiohttp], faster at "
-                "high concurrency) or auto (aiohttp when installed)"})
-    backoff_base: float = field(default=1.0, metadata={
-        "help": "first backoff in seconds (doubles per retry, with jitter)"})
-    backoff_max: float = field(default=60.0, metadata={"help": "longest backoff in seconds"})
-    cache_path: str | None = field(default=None, metadata={
-        "help": "SQLite cache file (none: no cache; every call is made)"})
-    max_cost: float | None = field(default=None, metadata={
-        "help": "stop before the spend of this run would exceed this many dollars"})
-    prices_file: str | None = field(default=None, metadata={
-        "help": "JSON price table overriding the shipped one (dollars per 1M tokens)"})
+    base_url: str = option("https://api.openai.com/v1",
+        "OpenAI-compatible endpoint, up to /v1 (e.g. http://127.0.0.1:8000/v1)")
+    model: str = option("gpt-4o-mini", "model name sent to the endpoint")
+    api_key_env: str = option("OPENAI_API_KEY",
+        "environment variable holding the API key (the key is never logged or stored)")
+    concurrency: int = option(16, "most calls in flight at once")
+    rpm: float | None = option(None, "requests-per-minute limit (none: no limit)")
+    tpm: float | None = option(None,
+        "tokens-per-minute limit, prompt estimate + max_tokens per call (none: no limit)")
+    max_retries: int = option(5, "retries per call on 429, 5xx, timeouts and connection errors")
+    timeout: float = option(120.0, "seconds per HTTP attempt")
+    http_backend: str = option("auto",
+        "HTTP transport of the openai SDK: httpx, aiohttp (openai[aiohttp], faster at high "
+        "concurrency) or auto (aiohttp when installed)")
+    backoff_base: float = option(1.0, "first backoff in seconds (doubles per retry, with jitter)")
+    backoff_max: float = option(60.0, "longest backoff in seconds")
+    cache_path: str | None = option(None, "SQLite cache file (none: no cache; every call is made)")
+    max_cost: float | None = option(None,
+        "stop before the spend of this run would exceed this many dollars")
+    prices_file: str | None = option(None,
+        "JSON price table overriding the shipped one (dollars per 1M tokens)")
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

@@ -13,30 +13,30 @@ from typing import Literal, Sequence
 
 from judges.client import ChatClient, complete_all, run_sync
 from judges.parsing import UnscoredReason, parse_grade, parse_score
-from judges.records import ChatError, ChatRequest, ChatResult
+from judges.records import ChatError, ChatRequest, ChatResult, JudgedItem, JudgeTrace
 from judges.templates import Prompt, load_prompt
 
 FactGrade = Literal["correct", "incorrect", "not_attempted", "unscored"]
 
 
 @dataclass(frozen=True)
-class SingleItem:
-    id: str
-    question: str
+class SingleItem(JudgedItem):
+    """One answer to grade 1-10, against a reference answer when there is one."""
+
     answer: str
     reference: str | None = None
 
 
 @dataclass(frozen=True)
-class FactItem:
-    id: str
-    question: str
+class FactItem(JudgedItem):
+    """One answer to grade as correct, incorrect or not attempted against the gold answers."""
+
     gold: str  # one gold answer, or several joined by " / "
     answer: str
 
 
 @dataclass(frozen=True)
-class Grade:
+class Grade(JudgeTrace):
     """One graded item. ``value``: the 1-10 score or the factual grade; None when unscored."""
 
     id: str
@@ -45,9 +45,6 @@ class Grade:
     text: str
     judge: str
     prompt: str
-    request_id: str | None = None
-    cached: bool = False
-    error: str | None = None
 
     @property
     def outcome(self) -> str:
@@ -55,11 +52,9 @@ class Grade:
 
 
 def _grade(item_id: str, reply: ChatResult | ChatError, parsed, judge: str, prompt: str) -> Grade:
-    if isinstance(reply, ChatError):
-        return Grade(item_id, None, "api_error", "", judge, prompt, reply.request_id,
-                     error=f"{reply.kind}: {reply.message}")
-    return Grade(item_id, parsed.value, parsed.unscored, reply.text, judge, prompt,
-                 reply.request_id, reply.cached)
+    text = "" if isinstance(reply, ChatError) else reply.text  # parsed: unscored "api_error"
+    return Grade(item_id, parsed.value, parsed.unscored, text, judge, prompt,
+                 **JudgeTrace.of(reply))
 
 
 class _Grader:

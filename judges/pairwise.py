@@ -16,7 +16,7 @@ from typing import Literal, Sequence
 
 from judges.client import ChatClient, complete_all, run_sync
 from judges.parsing import UnscoredReason, parse_verdict
-from judges.records import ChatError, ChatRequest, ChatResult
+from judges.records import ChatError, ChatRequest, ChatResult, JudgedItem, JudgeTrace
 from judges.templates import Prompt, load_prompt
 
 PairOutcome = Literal["win", "loss", "tie", "inconsistent", "unscored"]
@@ -24,26 +24,20 @@ Side = Literal["win", "loss", "tie"]
 
 
 @dataclass(frozen=True)
-class PairItem:
+class PairItem(JudgedItem):
     """One comparison: the candidate's answer against the baseline's (e.g. the teacher's)."""
 
-    id: str
-    question: str
     candidate: str
     baseline: str
 
 
 @dataclass(frozen=True)
-class Judgment:
+class Judgment(JudgeTrace):
     """One judge call: its decision from the candidate's side, or why there is none."""
 
     side: Side | None
     unscored: UnscoredReason | None
     text: str
-    request_id: str | None = None
-    cached: bool = False
-    cost: float | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,10 +64,8 @@ def judgment(reply: ChatResult | ChatError, candidate_is: Literal["A", "B"]) -> 
         side = "tie"
     elif parsed.value is not None:
         side = "win" if parsed.value == candidate_is else "loss"
-    if isinstance(reply, ChatError):
-        return Judgment(None, "api_error", "", reply.request_id,
-                        error=f"{reply.kind}: {reply.message}")
-    return Judgment(side, parsed.unscored, reply.text, reply.request_id, reply.cached, reply.cost)
+    text = "" if isinstance(reply, ChatError) else reply.text  # parsed: unscored "api_error"
+    return Judgment(side, parsed.unscored, text, **JudgeTrace.of(reply))
 
 
 def combine(first: Judgment, second: Judgment | None) -> PairOutcome:

@@ -112,6 +112,34 @@ class ChatError:
     attempts: int = 0
 
 
+@dataclass(frozen=True)
+class JudgedItem:
+    """What every item a judge sees has: an id and the question its answers reply to
+    (``PairItem``, ``SingleItem`` and ``FactItem`` add the answers)."""
+
+    id: str
+    question: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class JudgeTrace:
+    """What a judged item keeps of the judge call behind it (a pairwise ``Judgment`` and a
+    ``Grade`` extend it): the request id, whether the reply came from the cache, what it cost,
+    and for a failed call the error, never turned into reply text."""
+
+    request_id: str | None = None
+    cached: bool = False
+    cost: float | None = None
+    error: str | None = None
+
+    @staticmethod
+    def of(reply: ChatResult | ChatError) -> dict[str, Any]:
+        """The trace of a reply as keyword arguments for the judged item."""
+        if isinstance(reply, ChatError):
+            return {"request_id": reply.request_id, "error": f"{reply.kind}: {reply.message}"}
+        return {"request_id": reply.request_id, "cached": reply.cached, "cost": reply.cost}
+
+
 class ChatCallError(RuntimeError):
     """Raised by ``complete`` when a call fails; carries the :class:`ChatError`."""
 

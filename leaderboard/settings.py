@@ -6,7 +6,9 @@ The database URL is validated here so that SQLite and PostgreSQL share one code 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from judges.config import option
 
 DEFAULT_DB = "sqlite:///leaderboard.sqlite"
 SUPPORTED_SCHEMES = ("sqlite", "postgresql")
@@ -35,19 +37,17 @@ def normalise_db_url(url: str) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    db: str = field(default=DEFAULT_DB, metadata={
-        "help": "database URL: sqlite:///FILE (default, WAL) or postgresql+psycopg://USER@HOST/DB"})
-    public_read: bool = field(default=True, metadata={
-        "help": "pages and exports readable without a token (no: a 'read' token is needed)"})
-    max_payload_mb: float = field(default=64.0, metadata={
-        "help": "largest push body accepted, in MB (results + samples + card)"})
-    push_per_minute: int = field(default=60, metadata={
-        "help": "pushes per minute per token (429 with Retry-After beyond it)"})
-    requests_per_minute: int = field(default=600, metadata={
-        "help": "API requests per minute per client address"})
-    bootstrap_draws: int = field(default=1000, metadata={
-        "help": "bootstrap draws for the gap-closed confidence interval"})
-    seed: int = field(default=1234, metadata={"help": "seed of the bootstrap"})
+    db: str = option(DEFAULT_DB,
+        "database URL: sqlite:///FILE (default, WAL) or postgresql+psycopg://USER@HOST/DB")
+    public_read: bool = option(True,
+        "pages and exports readable without a token (no: a 'read' token is needed)")
+    max_payload_mb: float = option(64.0,
+        "largest push body accepted, in MB (results + samples + card)")
+    push_per_minute: int = option(60,
+        "pushes per minute per token (429 with Retry-After beyond it)")
+    requests_per_minute: int = option(600, "API requests per minute per client address")
+    bootstrap_draws: int = option(1000, "bootstrap draws for the gap-closed confidence interval")
+    seed: int = option(1234, "seed of the bootstrap")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "db", normalise_db_url(self.db))

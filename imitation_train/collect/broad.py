@@ -8,15 +8,15 @@ from typing import Any
 
 from imitation_train.chat_records import ChatRecord, Message, RecordLog
 
-from imitation_train.collect.calls import (DATA_HELP, SEED_HELP, TEACHER_HELP, Tally,
-                                           make_request, output_field, run_calls, usable_text)
+from imitation_train.collect.calls import (CollectSettings, Tally, make_request, output_field,
+                                           run_calls, usable_text)
 
 log = logging.getLogger(__name__)
 EVAL_PROMPT_SETS = "koala,alpaca_eval,vicuna,mt_bench,arena_hard"
 
 
 @dataclass(frozen=True)
-class BroadConfig:
+class BroadConfig(CollectSettings):
     pool: str = field(default="", metadata={
         "help": "comma-separated prompt files (ShareGPT, Alpaca, OpenAI messages, normalised...)"})
     pool_format: str = field(default="auto", metadata={"help": "format of the pool files"})
@@ -37,10 +37,6 @@ class BroadConfig:
     source: str | None = field(default=None, metadata={
         "help": "source name stored in each record (default: the pool's, e.g. sharegpt)"})
     output: str = output_field("data/broad.jsonl")
-    teacher: str | None = field(default=None, metadata=TEACHER_HELP)
-    seed: int = field(default=0, metadata=SEED_HELP)
-    data_dir: str | None = field(default=None, metadata=DATA_HELP)
-    progress: bool = field(default=True, metadata={"help": "progress bars"})
 
     def __post_init__(self) -> None:
         if self.eval_prompts not in ("refuse", "drop", "allow"):
@@ -54,9 +50,9 @@ def load_pool(cfg: BroadConfig) -> tuple[list[ChatRecord], dict[str, Any]]:
     """Prompt-only records (system + user turns) of the pool, exact duplicates and (per
     ``eval_prompts``) evaluation prompts removed."""
     from imitation_train.contamination import filter_contamination
-    from imitation_train.record_loader import load_records
     from imitation_train.dedup import dedupe
     from imitation_train.prepare import unique_ids
+    from imitation_train.record_loader import load_records
 
     paths = [p.strip() for p in cfg.pool.split(",") if p.strip()]
     if not paths:

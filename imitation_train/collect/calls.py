@@ -12,9 +12,18 @@ def output_field(default: str) -> Any:
         "help": "append-only JSONL of collected records (rerun the command to resume)"})
 
 
-TEACHER_HELP = {"help": "teacher name stored in each record (default: the --model sent)"}
-SEED_HELP = {"help": "seed of every random choice and of the requests"}
-DATA_HELP = {"help": "shared data folder (default: IMITATION_SUITE_DATA, else ../shared/data)"}
+@dataclass(frozen=True, kw_only=True)
+class CollectSettings:
+    """The settings every collection has besides its own (``BroadConfig``, ``NQSyntheticConfig``
+    extend it, each with its own ``output`` default)."""
+
+    teacher: str | None = field(default=None, metadata={
+        "help": "teacher name stored in each record (default: the --model sent)"})
+    seed: int = field(default=0, metadata={
+        "help": "seed of every random choice and of the requests"})
+    data_dir: str | None = field(default=None, metadata={
+        "help": "shared data folder (default: IMITATION_SUITE_DATA, else ../shared/data)"})
+    progress: bool = field(default=True, metadata={"help": "progress bars"})
 
 
 @dataclass

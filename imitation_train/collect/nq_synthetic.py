@@ -14,15 +14,15 @@ from typing import Any, Sequence
 
 from imitation_train.chat_records import ChatRecord, Message, RecordLog
 
-from imitation_train.collect.calls import (DATA_HELP, SEED_HELP, TEACHER_HELP, Tally,
-                                           make_request, output_field, run_calls, usable_text)
+from imitation_train.collect.calls import (CollectSettings, Tally, make_request, output_field,
+                                           run_calls, usable_text)
 
 log = logging.getLogger(__name__)
 SEED_FILE = "nq_open/NQ-open.efficientqa.dev.1.1.jsonl"
 
 
 @dataclass(frozen=True)
-class NQSyntheticConfig:
+class NQSyntheticConfig(CollectSettings):
     num_pairs: int = field(default=6000, metadata={"help": "new QA pairs to collect (paper: 6000)"})
     seed_file: str | None = field(default=None, metadata={
         "help": f"JSONL of {{question, answer: [..]}} seeds (default: <data-dir>/{SEED_FILE})"})
@@ -46,10 +46,6 @@ class NQSyntheticConfig:
         "help": "answer prompt (shipped name or YAML file)"})
     source: str = field(default="nq_synthetic", metadata={"help": "source name in each record"})
     output: str = output_field("data/nq_synthetic.jsonl")
-    teacher: str | None = field(default=None, metadata=TEACHER_HELP)
-    seed: int = field(default=0, metadata=SEED_HELP)
-    data_dir: str | None = field(default=None, metadata=DATA_HELP)
-    progress: bool = field(default=True, metadata={"help": "progress bars"})
 
     def __post_init__(self) -> None:
         if min(self.num_pairs, self.num_seeds, self.shots, self.pairs_per_request) < 1:
