@@ -25,6 +25,7 @@ from judges.config import add_config_flags, from_args, run_main
 
 from imitation_train.chat_records import ChatRecord, write_records
 from imitation_train.contamination import DEFAULT_BENCHMARKS
+from imitation_train.record_loader import FORMATS
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,7 @@ class PrepareConfig:
     output: str = field(default="data/prepared.jsonl", metadata={
         "help": "normalised JSONL to write; the stats go to <name>.stats.json next to it"})
     format: str = field(default="auto", metadata={
-        "help": "input format for every file: auto, sharegpt, alpaca, openai, hc3, alpaca_eval, "
-                "normalised"})
+        "help": f"input format for every file: {', '.join(FORMATS)}"})
     source: str | None = field(default=None, metadata={"help": "override the records' source"})
     teacher: str | None = field(default=None, metadata={
         "help": "the teacher that wrote the replies, when the files do not say (e.g. gpt-4)"})
