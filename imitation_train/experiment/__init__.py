@@ -34,7 +34,7 @@ def write_outputs(cfg: ExperimentConfig, ledger: dict[str, Any]) -> dict[str, An
     runs = evaluated_runs(cfg, ledger)
     pushed = push_all(cfg, runs)
     teacher = teacher_scores(Target(db=cfg.db).engine(), cfg.teacher) if cfg.teacher else {}
-    reports = []
+    reports, half_widths = [], {}
     for model in cfg.base_models:
         mine = [(r, f) for r, f in runs if r.model == model]
         rows = [("base" if r.kind == "base" else r.name.split("/", 1)[1].replace("/", "-"),
@@ -46,7 +46,11 @@ def write_outputs(cfg: ExperimentConfig, ledger: dict[str, Any]) -> dict[str, An
         figures = gap_figure(columns, folder) + style_factuality_figure(
             columns, folder, *_axes(columns))
         reports.append(str(write_report(cfg, columns, ledger, figures, folder)))
-    return {"pushed": len(pushed), "reports": reports, "leaderboard": cfg.db}
+        half_widths.update({f"{_model_slug(model)}: {c.key}": c.half_width() for c in columns})
+    stage_seconds = sum(v.get("seconds") or 0 for k, v in ledger.items() if not k.startswith("_"))
+    return {"pushed": len(pushed), "reports": reports, "leaderboard": cfg.db,
+            "stage_seconds_total": round(stage_seconds, 1),
+            "ci95_half_width_of_base": half_widths}
 
 
 def _axes(columns: list[Any]) -> tuple[str, str]:

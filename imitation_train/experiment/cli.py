@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,11 @@ def _cmd(args: argparse.Namespace) -> int:
         for p in plan(cfg):
             print(json.dumps({"stage": p.stage.id, "folder": str(p.stage.folder)}))
         return 0
-    print(json.dumps(run_experiment(cfg), indent=2))
+    out = run_experiment(cfg)
+    print(json.dumps(out, indent=2))
+    minutes = out["stage_seconds_total"] / 60
+    print(f"imitation-train experiment: done; all stages took {minutes:.1f} min; report: "
+          f"{', '.join(out['reports'])}", file=sys.stderr)
     return 0
 
 

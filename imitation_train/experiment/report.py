@@ -111,6 +111,7 @@ def write_report(cfg: ExperimentConfig, columns: list[Column], ledger: dict[str,
         [dataclasses.asdict(c) | {"half_width": c.half_width()} for c in columns], indent=2)
         + "\n", encoding="utf-8")
     stages = {k: v.get("seconds") for k, v in ledger.items() if not k.startswith("_")}
+    total = sum(s or 0 for s in stages.values())
     lines = [f"# {cfg.name}", "",
              f"Base models: {', '.join(cfg.base_models)}; data: "
              + ", ".join(f"{k} (teacher {v.get('teacher', '?')})" for k, v in cfg.data.items())
@@ -131,7 +132,9 @@ def write_report(cfg: ExperimentConfig, columns: list[Column], ledger: dict[str,
               "largest budget's Δ has a 95% CI above 0; 'closes little' agrees when the gap "
               f"closed's CI lies below {LITTLE} (with no teacher score: when the Δ's CI reaches "
               "0 or below).", "", *findings(columns), "",
-              "## Run", "", f"- wall time per stage (s): `{json.dumps(stages)}`",
+              "## Run", "", f"- wall time of all stages: {total / 60:.1f} min (summed over "
+              "sessions when the run resumed)", "", "| stage | seconds |", "|---|---|",
+              *[f"| {k} | {v} |" for k, v in stages.items()], "",
               f"- versions: `{json.dumps(_versions())}`", "", "```json",
               json.dumps(dataclasses.asdict(cfg), indent=2), "```", ""]
     path = folder / "report.md"
