@@ -1,7 +1,8 @@
 """``imitation-leaderboard export --html DIR``: a static copy of every page to share (open
 index.html from disk or serve the folder with any static server). The pages are those of the
 registry (``leaderboard.pages``), rendered here without the web app. Links are relative; the
-sort/filter script and the stylesheet are copied along; plots are inline SVG."""
+sort/filter script and the stylesheet are copied along; plots are matplotlib SVG images embedded
+in the pages (data URIs), so the folder works offline."""
 
 from __future__ import annotations
 

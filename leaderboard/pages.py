@@ -19,6 +19,7 @@ from leaderboard import plots, views
 from leaderboard.db import read_session
 from leaderboard.models import Model
 from leaderboard.render import Links, render
+from leaderboard.style import style_page
 
 FILTER_CHARS = 200
 MODEL_TEMPLATE = "model.html"
@@ -26,13 +27,13 @@ MODEL_TEMPLATE = "model.html"
 
 @dataclass(frozen=True)
 class Query:
-    """A visitor's choices: the main table's filters and the style plot's axes (column ids)."""
+    """A visitor's choices: the main table's filters and the style page's columns (ids)."""
 
     base: str = ""
     data: str = ""
     teacher: str = ""
-    x: int | None = None
-    y: int | None = None
+    style: int | None = None
+    fact: int | None = None
 
     def filters(self) -> dict[str, str]:
         return {"base": self.base, "data": self.data, "teacher": self.teacher}
@@ -44,9 +45,10 @@ def filter_query(base: str = "", data: str = "", teacher: str = "") -> Query:
                  teacher=teacher[:FILTER_CHARS])
 
 
-def axes_query(x: int | None = None, y: int | None = None) -> Query:
-    """The style page's axes: column ids (the default picks a style and a factuality column)."""
-    return Query(x=x, y=y)
+def axes_query(style: int | None = None, fact: int | None = None) -> Query:
+    """The style page's columns: a style-profile metric and a factual column of the main table
+    (ids; the defaults pick them)."""
+    return Query(style=style, fact=fact)
 
 
 def no_query() -> Query:
@@ -77,7 +79,7 @@ def _scaling(src: Source, _: Query) -> dict[str, Any]:
 
 
 def _style(src: Source, q: Query) -> dict[str, Any]:
-    return {"s": plots.style_vs_factuality(src.table(), q.x, q.y)}
+    return {"s": style_page(src.engine, src.table(), q.fact, q.style)}
 
 
 def _judges(src: Source, _: Query) -> dict[str, Any]:
@@ -97,7 +99,7 @@ class Page:
 PAGES: tuple[Page, ...] = (
     Page("index", "Leaderboard", "index.html", _index, query=filter_query, cached=True),
     Page("scaling", "Data scaling", "scaling.html", _scaling, cached=True),
-    Page("style", "Style vs factuality", "style.html", _style, query=axes_query),
+    Page("style", "Style vs factuality", "style.html", _style, query=axes_query, cached=True),
     Page("judges", "Judge panel", "judges.html", _judges),
 )
 

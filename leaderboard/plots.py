@@ -1,5 +1,6 @@
-"""The three plot pages' data and SVGs: data-scaling curves, style against factuality, and the
-judge panel. Built from the main table (so the same columns and gap-closed numbers)."""
+"""The data-scaling and judge-panel pages' plots (the style page is ``leaderboard.style``).
+Built from the main table (so the same columns, CIs and gap-closed numbers); drawn by
+``leaderboard.charts`` (matplotlib). A panel without points is left out and named in a note."""
 
 from __future__ import annotations
 
@@ -9,83 +10,74 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from leaderboard.charts import Ref, Series, chart
 from leaderboard.db import read_session
-from leaderboard.render import fmt_tokens
 from leaderboard.models import JudgeRun
-from leaderboard.svg import Series, chart
-from leaderboard.views import Table
+from leaderboard.render import fmt_tokens
+from leaderboard.views import Row, Table
+
+Point = tuple[float, float, tuple[float, float] | None]  # x, y, 95% CI of y
+GAP_REFS = (Ref(0.0, "base (0)"), Ref(1.0, "teacher (1)"))
 
 
-def scaling(table: Table) -> list[dict[str, str]]:
-    """Per column: score and gap closed against imitation tokens (log x), one series per
-    (base, data kind); and score against base size at fixed data kind."""
+def series(points: dict[str, list[Point]]) -> list[Series]:
+    """One series per key (sorted), its points with their CIs."""
+    return [Series(key, tuple(p[0] for p in pts), tuple(p[1] for p in pts),
+                   tuple(p[2] for p in pts)) for key, pts in sorted(points.items())]
+
+
+def _scaling_points(rows: list[Row], k: int) -> tuple[dict[str, list[Point]], ...]:
+    """(score, gap closed) against imitation tokens per (base, data kind), and score against
+    base parameters per (data kind, tokens), for column ``k``."""
+    score: dict[str, list[Point]] = defaultdict(list)
+    gap: dict[str, list[Point]] = defaultdict(list)
+    size: dict[str, list[Point]] = defaultdict(list)
+    by_name = {r.name: r for r in rows}
+    for r in rows:
+        cell = r.cells[k]
+        if r.kind != "imitation" or cell.value is None:
+            continue
+        ci = (cell.low, cell.high) if cell.low is not None and cell.high is not None else None
+        key = f"{r.base} / {r.data_kind or '?'}"
+        if r.tokens:
+            score[key].append((float(r.tokens), cell.value, ci))
+            g = cell.gap
+            if g is not None and g.share is not None:
+                gap[key].append((float(r.tokens), g.share, None if g.low is None or g.high is None
+                                 else (g.low, g.high)))
+        base = by_name.get(r.base)
+        params = r.params or (base.params if base else None)
+        if params:
+            size[f"{r.data_kind or '?'} @ {fmt_tokens(r.tokens)}"].append(
+                (float(params), cell.value, ci))
+    return score, gap, size
+
+
+def scaling(table: Table) -> list[dict[str, Any]]:
+    """Per column with imitation points: score and gap closed against imitation tokens (log x,
+    one line per base and data kind, 95% CI bands, base/teacher lines on gap closed), and score
+    against base size at fixed data. Each figure: its plots and notes for the ones left out."""
     figures = []
     for k, col in enumerate(table.columns):
-        score: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        gap: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        size: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        by_name = {r.name: r for r in table.rows}
-        for r in table.rows:
-            cell = r.cells[k]
-            if r.kind != "imitation" or cell.value is None:
-                continue
-            key = f"{r.base} / {r.data_kind or '?'}"
-            if r.tokens:
-                score[key].append((float(r.tokens), cell.value))
-                if cell.gap is not None and cell.gap.share is not None:
-                    gap[key].append((float(r.tokens), cell.gap.share))
-            base = by_name.get(r.base)
-            params = r.params or (base.params if base else None)
-            if params:
-                size[f"{r.data_kind or '?'} @ {fmt_tokens(r.tokens)}"].append(
-                    (float(params), cell.value))
+        score, gap, size = _scaling_points(table.rows, k)
         if not score and not size:
             continue
-        figures.append({
-            "column": col.label, "identity": col.identity,
-            "score": chart([Series(k2, tuple(v)) for k2, v in sorted(score.items())],
-                           f"{col.label} vs imitation tokens", "imitation tokens (log)",
-                           col.metric, log_x=True),
-            "gap": chart([Series(k2, tuple(v)) for k2, v in sorted(gap.items())],
-                         f"gap closed: {col.label}", "imitation tokens (log)", "gap closed",
-                         log_x=True, hline=0.0),
-            "size": chart([Series(k2, tuple(v)) for k2, v in sorted(size.items())],
-                          f"{col.label} vs base size", "base parameters (log)", col.metric,
-                          log_x=True),
-        })
+        drawn = {
+            "score": chart(series(score), f"{col.label} vs imitation tokens",
+                           "imitation tokens", col.metric, log_x=True),
+            "gap": chart(series(gap), f"gap closed: {col.label}", "imitation tokens",
+                         "gap closed", log_x=True, refs=GAP_REFS),
+            "size": chart(series(size), f"{col.label} vs base size", "base parameters",
+                          col.metric, log_x=True)}
+        why = {"score": "no checkpoint here has an imitation token count",
+               "gap": "no gap closed here (it needs the base's and the teacher's scores, "
+                      "apart beyond noise)",
+               "size": "no base parameter count (push with --params)"}
+        figures.append({"column": col.label, "identity": col.identity,
+                         "plots": [p for p in drawn.values() if p is not None],
+                         "notes": [f"{name}: {why[name]}" for name, p in drawn.items()
+                                   if p is None]})
     return figures
-
-
-def pick_column(table: Table, wanted: int | None, *needles: str) -> int | None:
-    ids = [c.id for c in table.columns]
-    if wanted in ids:
-        return ids.index(wanted)  # type: ignore[arg-type]
-    for needle in needles:
-        for k, c in enumerate(table.columns):
-            if needle in f"{c.task} {c.metric}":
-                return k
-    return None
-
-
-def style_vs_factuality(table: Table, x_id: int | None = None, y_id: int | None = None
-                        ) -> dict[str, Any]:
-    """x: factual accuracy (default: the first NQ-open column); y: judge win rate against the
-    teacher (default: the first win_rate column). One point per model, series by kind."""
-    x = pick_column(table, x_id, "nq_open", "mmlu")
-    y = pick_column(table, y_id, "win_rate")
-    points: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    rows = []
-    if x is not None and y is not None and x != y:
-        for r in table.rows:
-            vx, vy = r.cells[x].value, r.cells[y].value
-            if vx is not None and vy is not None:
-                points[r.kind].append((vx, vy))
-                rows.append({"model": r.name, "kind": r.kind, "x": vx, "y": vy})
-    xl = table.columns[x].label if x is not None else "factual accuracy"
-    yl = table.columns[y].label if y is not None else "judge win rate vs teacher"
-    svg = chart([Series(k, tuple(v)) for k, v in sorted(points.items())],
-                "style (judge win rate) against factuality", xl, yl, lines=False)
-    return {"svg": svg, "rows": rows, "x": xl, "y": yl, "columns": table.columns}
 
 
 def judge_panel(engine: Engine) -> dict[str, Any]:
@@ -108,10 +100,10 @@ def judge_panel(engine: Engine) -> dict[str, Any]:
         judges.append({"judge": model, "prompt": prompt, "runs": len(items),
                        "position_inconsistency": statistics.fmean(pos) if pos else None,
                        "style_effect": statistics.fmean(style) if style else None})
-    svg = chart([Series(f"{j['judge']} {j['prompt']}",
-                        ((j["position_inconsistency"], j["style_effect"]),))
-                 for j in judges if j["position_inconsistency"] is not None
-                 and j["style_effect"] is not None],
-                "judges: position inconsistency vs style effect", "position inconsistency",
-                "style effect (win rate - style-controlled)", lines=False)
-    return {"agreement": agree, "judges": judges, "svg": svg}
+    plot = chart([Series(f"{j['judge']} {j['prompt']}", (j["position_inconsistency"],),
+                         (j["style_effect"],)) for j in judges
+                  if j["position_inconsistency"] is not None and j["style_effect"] is not None],
+                 "judges: position inconsistency vs style effect", "position inconsistency",
+                 "style effect (win rate - style-controlled)", lines=False,
+                 refs=(Ref(0.0, "no style effect"),))
+    return {"agreement": agree, "judges": judges, "plot": plot}

@@ -21,6 +21,7 @@ def environment():
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = fmt_num
     env.filters["pct"] = fmt_pct
+    env.filters["delta"] = fmt_delta
     env.filters["tokens"] = fmt_tokens
     env.filters["cardval"] = fmt_card_value
     return env
@@ -39,6 +40,10 @@ def fmt_card_value(value: Any) -> str:
 
 def fmt_num(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_delta(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:+.{digits}f}"
 
 
 def fmt_pct(value: float | None) -> str:

@@ -39,3 +39,26 @@ def card(name: str, base: str, teacher: str, tokens: int, data: str = "sharegpt-
     """An imitation_card.json as imitation_train writes it (the fields the leaderboard reads)."""
     return {"name": name, "base_model": base, "teacher": teacher, "data_sources": [data],
             "data_kind": data, "token_budget": tokens, "epochs": 1, "lr": 2e-5}
+
+
+def add_style_profile(results: dict[str, Any], profile: dict[str, float], n: int = 20,
+                      task: str = "imitation_style_profile_lite") -> dict[str, Any]:
+    """``results`` with a style-profile task added, shaped as lm-eval reports it (filter
+    ``style``, no standard errors: its aggregations are not means); ``profile`` maps a metric of
+    Gudibande et al.'s Table 2 (``leaderboard.style.STYLE_METRICS``) to its value (percentages,
+    r, words)."""
+    from leaderboard.style import STYLE_METRICS
+
+    row: dict[str, Any] = {"alias": task}
+    for metric, value in profile.items():
+        row[f"{metric},style"] = value
+        row[f"{metric}_stderr,style"] = "N/A"
+    results["results"][task] = row
+    results["versions"][task] = 1.1
+    results["n-shot"][task] = 0
+    results["configs"][task] = {"task": task, "num_fewshot": 0, "metadata": {
+        "version": 1.1, "primary_metric": STYLE_METRICS[0]}, "metric_list": [
+        {"metric": m, "higher_is_better": True} for m in STYLE_METRICS]}
+    results["higher_is_better"][task] = {m: True for m in STYLE_METRICS}
+    results["n-samples"][task] = {"original": n, "effective": n}
+    return results

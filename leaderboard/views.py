@@ -96,9 +96,13 @@ def latest_scores(session: Session, bench_ids: list[int]) -> dict[tuple[int, int
             for m, b, v, se, n, r, st, src in session.execute(query)}
 
 
-def build_table(engine: Engine, draws: int = 1000, seed: int = 1234) -> Table:
+def build_table(engine: Engine, draws: int = 1000, seed: int = 1234,
+                where: tuple[Any, ...] | None = None) -> Table:
+    """The table of the benchmarks matching ``where`` (SQL conditions; default: the main
+    table's, each top-level task's primary metric), one row per model with a score there."""
     with read_session(engine) as s:
-        benches = s.scalars(select(Benchmark).where(Benchmark.headline, Benchmark.primary)
+        conditions = where if where is not None else (Benchmark.headline, Benchmark.primary)
+        benches = s.scalars(select(Benchmark).where(*conditions)
                             .order_by(Benchmark.task, Benchmark.id)).all()
         latest = latest_scores(s, [b.id for b in benches])
         used = {bid for _, bid in latest}

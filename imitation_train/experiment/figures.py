@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from imitation_train.experiment.table import Column
+from leaderboard.charts import log_axis  # round ticks (1k, 2k, 5k), shared with the leaderboard
 
 
 def _pyplot():  # noqa: ANN202
@@ -17,16 +18,6 @@ def _pyplot():  # noqa: ANN202
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _log_axis(ax) -> None:  # noqa: ANN001
-    from matplotlib.ticker import FuncFormatter, LogLocator
-
-    ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_major_formatter(FuncFormatter(
-        lambda x, _: f"{x / 1e6:g}M" if x >= 1e6 else f"{x / 1e3:g}k" if x >= 1e3 else f"{x:g}"))
-    ax.xaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
 
 
 def _save(fig, folder: Path, name: str) -> list[Path]:  # noqa: ANN001
@@ -69,7 +60,7 @@ def gap_figure(columns: list[Column], folder: Path) -> list[Path]:
             ax.fill_between(xs, low, high, alpha=0.25, label="95% CI")
         else:
             ax.set_title("(no standard error: no CI)", fontsize=7, loc="right")
-        _log_axis(ax)
+        log_axis(ax)
         ax.set_xlabel("imitation tokens")
         ax.set_title(f"{col.task}\n{col.metric}", fontsize=9)
         ax.legend(fontsize=7, loc="best")

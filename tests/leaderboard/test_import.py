@@ -1,5 +1,5 @@
 """Importing the leaderboard does nothing expensive: no database file, no socket, no process,
-no model library; `python -m leaderboard.cli --help` works."""
+no model library, no plotting library; `python -m leaderboard.cli --help` works."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ REPO = Path(__file__).resolve().parents[2]
 def test_import_opens_nothing_and_pulls_no_model_library():
     found = probe_imports("import leaderboard, leaderboard.cli, leaderboard.app, "
                           "leaderboard.export, leaderboard.ingest, leaderboard.views, "
-                          "leaderboard.db, leaderboard.auth",
+                          "leaderboard.db, leaderboard.auth, leaderboard.charts, "
+                          "leaderboard.plots, leaderboard.style",
                           heavy=("torch", "transformers", "datasets", "lm_eval", "openai",
-                                 "harness_tasks", "imitation_train", "psycopg"))
+                                 "imitation_train", "psycopg", "matplotlib"))
     opened = [e for e in found["events"] if e[0] != "open" or e[1].endswith(
         (".sqlite", ".db", ".json", ".html"))]
     assert opened == [] and found["heavy"] == []
