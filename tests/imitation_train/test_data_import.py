@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from tests.support.import_probe import HEAVY, probe_imports
 
-MODULES = ("data", "readers", "dedup", "budget", "contamination", "prepare", "collect",
-           "collect.broad", "collect.nq_synthetic", "prompts", "records")
+MODULES = ("record_loader", "input_formats", "dedup", "budget", "contamination", "prepare",
+           "collect", "collect.broad", "collect.nq_synthetic", "prompts", "chat_records")
 
 
 def test_imports_are_cheap() -> None:
