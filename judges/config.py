@@ -97,9 +97,11 @@ def _base_type(annotation: Any) -> type:
 
 
 def add_flags(parser: argparse.ArgumentParser | Any, cls: type) -> None:
-    """One ``--flag`` per field; defaults SUPPRESSed so only what was given overrides the file."""
+    """One ``--flag`` per field; defaults SUPPRESSed so only what was given overrides the file.
+    Keyword-only fields (settings a config shares through its base class) come last, as in
+    the config's constructor."""
     hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
+    for f in sorted(dataclasses.fields(cls), key=lambda f: bool(f.kw_only)):
         kind = _base_type(hints[f.name])
         default = f.default if f.default is not dataclasses.MISSING else None
         help_text = f"{f.metadata.get('help', '')} (default: {default!r})"
