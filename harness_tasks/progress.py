@@ -34,8 +34,19 @@ from typing import Any
 
 REQUEST_TYPES = ("loglikelihood", "loglikelihood_rolling", "generate_until")
 # Characters of prompt (x documents, padded to the longest) in one log-likelihood call: ~16k
-# tokens, whose logits over a 50k vocabulary take ~3 GB (see _chunks).
+# tokens, whose logits over a 50k vocabulary take ~3 GB (see _chunks). A model with a larger
+# vocabulary gets proportionally fewer (loglikelihood_chars): Gemma 3's 262k entries at 64k
+# characters would need ~17 GB in float32, and an evaluation was killed for memory on 24 GB.
 LOGLIKELIHOOD_CHARS = 64_000
+REFERENCE_VOCAB = 50_000
+
+
+def loglikelihood_chars(vocab_size: int | None) -> int:
+    """The log-likelihood chunk cap for a model with ``vocab_size`` entries (the default cap
+    for a vocabulary of 50k or less, or an unknown one)."""
+    if not vocab_size or vocab_size <= REFERENCE_VOCAB:
+        return LOGLIKELIHOOD_CHARS
+    return max(2_000, LOGLIKELIHOOD_CHARS * REFERENCE_VOCAB // vocab_size)
 _WEIGHT_FILES = (".safetensors", ".bin", ".gguf", ".pt", ".json", ".model", ".jinja", ".txt")
 
 
@@ -112,6 +123,7 @@ class RunProgress:
     chunk_size: int = 64
     enabled: bool = True
     stream: Any = None
+    loglikelihood_chars: int = LOGLIKELIHOOD_CHARS  # see loglikelihood_chars()
     planned: dict[str, _Counts] = field(default_factory=dict)
     done: _Counts = field(default_factory=_Counts)
     cached: int = 0
@@ -174,7 +186,7 @@ class RunProgress:
             # log-likelihood choices of one question share a context that the model computes
             # once, so a chunk of them holds ~4x the requests to fill a batch
             size = self.chunk_size * (1 if reqtype == "generate_until" else 4)
-            budget = None if reqtype == "generate_until" else LOGLIKELIHOOD_CHARS
+            budget = None if reqtype == "generate_until" else self.loglikelihood_chars
             for task, chunk in _chunks(requests, size, budget):
                 self._show(task)
                 todo = []
@@ -332,15 +344,24 @@ def quiet_request_building(enabled: bool = True) -> Iterator[None]:
         task_module.tqdm = original
 
 
+def _sequence_key(doc: Any, args: Any) -> Any:
+    """What the model computes one sequence for: the context once for the one-token answers
+    of a question (" A", " B", ...), every choice separately when answers are longer."""
+    context = str(args[0]) if args else ""
+    answer = str(args[1]) if len(args) > 1 else ""
+    return (doc, context) if len(answer.strip()) <= 2 else (doc, context, answer)
+
+
 def _chunks(requests: list[Any], size: int, max_chars: int | None = None
             ) -> Iterator[tuple[str, list[int]]]:
     """Request indices grouped by task (first-seen order), in chunks of about ``size``.
 
     A chunk never splits one document's requests (a multiple-choice question's choices share a
     context that the model computes once), so a chunk may run over ``size`` by one document.
-    With ``max_chars``, a chunk also closes before (its documents) x (its longest prompt) would
-    pass that many characters: the model pads a batch to its longest sequence and keeps a logit
-    per position and vocabulary entry, so 64 five-shot MMLU history prompts (~3,000 tokens each)
+    With ``max_chars``, a chunk also closes before (the sequences it makes the model compute:
+    one per question for one-token answers, one per choice otherwise) x (its longest prompt)
+    would pass that many characters: the model pads a batch to its longest sequence and keeps
+    a logit per position and vocabulary entry, so 64 five-shot MMLU history prompts (~3,000 tokens each)
     in one batch need ~37 GB (stock lm_eval at batch 64 is killed for memory on 24 GB).
     """
     order: dict[str, list[int]] = {}
@@ -348,18 +369,20 @@ def _chunks(requests: list[Any], size: int, max_chars: int | None = None
         order.setdefault(str(getattr(req, "task_name", "") or "?"), []).append(i)
     for task, indices in order.items():
         chunk: list[int] = []
-        docs, longest = 0, 0
+        seqs: set[Any] = set()
+        longest = 0
         last_doc: Any = object()
         for i in indices:
             doc = getattr(requests[i], "doc_id", None)
             length = sum(len(str(a)) for a in requests[i].args[:2]) if max_chars else 0
+            key = _sequence_key(doc, requests[i].args) if max_chars else None
             if chunk and doc != last_doc:
-                too_big = max_chars is not None and (docs + 1) * max(longest, length) > max_chars
+                too_big = max_chars is not None and (len(seqs | {key})) * max(
+                    longest, length) > max_chars
                 if len(chunk) >= size or too_big:
                     yield task, chunk
-                    chunk, docs, longest = [], 0, 0
-            if doc != last_doc or not chunk:
-                docs += 1
+                    chunk, seqs, longest = [], set(), 0
+            seqs.add(key)
             chunk.append(i)
             longest = max(longest, length)
             last_doc = doc

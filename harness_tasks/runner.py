@@ -23,8 +23,8 @@ from harness_tasks import __version__, task_dir
 from harness_tasks.data import ENV_VAR
 from harness_tasks.chat_format import CARD_FILE, apply_per_task, check_mode, model_is_chat
 from harness_tasks.presets import cache_root, resolve_model
-from harness_tasks.progress import (ResponseCache, RunProgress, model_fingerprint,
-                                    quiet_request_building)
+from harness_tasks.progress import (ResponseCache, RunProgress, loglikelihood_chars,
+                                    model_fingerprint, quiet_request_building)
 from harness_tasks.summary import summary_table
 from judges.data import find_data_dir
 
@@ -254,7 +254,8 @@ def run(cfg: RunConfig, *, progress_stream: Any = None) -> RunOutput:
     batch = resolve_batch_size(cfg, device)
     lm = _load_lm(cfg, model_args, device, batch)
     loaded_at = time.monotonic()
-    progress = RunProgress(chunk_size=_chunk(batch), enabled=cfg.progress, stream=progress_stream)
+    progress = RunProgress(chunk_size=_chunk(batch), enabled=cfg.progress, stream=progress_stream,
+                           loglikelihood_chars=loglikelihood_chars(_vocab_size(lm)))
     cache = _cache(cfg, model_args, device, batch)
     progress.install(lm, cache)
     model_chat = model_is_chat(cfg.model, model_args.get("pretrained"))
@@ -324,6 +325,14 @@ def _evaluate(cfg: RunConfig, lm: Any, tasks: list[str], manager: Any, progress:
         progress.close()
         if cache is not None:
             cache.close()
+
+
+def _vocab_size(lm: Any) -> int | None:
+    """The loaded model's vocabulary size (None for API backends)."""
+    config = getattr(getattr(lm, "model", None), "config", None)
+    value = getattr(config, "vocab_size", None) or getattr(
+        getattr(config, "text_config", None), "vocab_size", None)
+    return value if isinstance(value, int) else None
 
 
 def _chunk(batch_size: str) -> int:

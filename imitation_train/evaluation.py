@@ -36,7 +36,7 @@ class Evaluated:
 
 
 class EvaluationFailed(RuntimeError):
-    """The evaluation's process died (killed, out of memory) or raised an unexpected error."""
+    """A child process (an evaluation, a training run) died: killed, out of memory."""
 
 
 def run_config(settings: Mapping[str, Any], pretrained: str, out: Path) -> Any:
@@ -57,18 +57,26 @@ def run_config(settings: Mapping[str, Any], pretrained: str, out: Path) -> Any:
         raise ConfigError(f"eval: {err}") from None
 
 
+def in_child(fn: Any, *args: Any, what: str, log_file: Path | None = None) -> Any:
+    """``fn(*args)`` in a fresh spawned process (its memory is freed when it ends); its return
+    value, or the exception it raised. A process that dies is an EvaluationFailed naming
+    ``what`` (and the log to read)."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        try:
+            return pool.submit(fn, *args).result()
+        except BrokenProcessPool:
+            where = f"; its output is in {log_file}" if log_file else ""
+            raise EvaluationFailed(f"{what} died (killed or out of memory?){where}") from None
+
+
 def evaluate(settings: Mapping[str, Any], pretrained: str, out: Path, log_file: Path, *,
              echo: bool = True) -> Evaluated:
     """Run the suite on ``pretrained`` in a child process; results go under ``out``."""
     cfg = run_config(settings, pretrained, out)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        try:
-            folder, table = pool.submit(_child, cfg, str(log_file), echo).result()
-        except BrokenProcessPool:
-            raise EvaluationFailed(f"the evaluation of {pretrained} died (killed or out of "
-                                   f"memory?); its output is in {log_file}") from None
+    folder, table = in_child(_child, cfg, str(log_file), echo,
+                             what=f"the evaluation of {pretrained}", log_file=log_file)
     return Evaluated(Path(folder), time.monotonic() - start, table)
 
 

@@ -93,11 +93,20 @@ def _prepare(cfg: ExperimentConfig, stage: Stage) -> dict[str, Any]:
             "contamination": stats.get("contamination"), "dedupe": stats.get("dedupe")}
 
 
-def _train(stage: Stage, train_fn: TrainFn | None) -> dict[str, Any]:
-    from imitation_train.train_config import SFTConfig
+def _train_in_child(cfg: Any) -> Any:
     from imitation_train.trainer import train
 
-    result = (train_fn or train)(SFTConfig(**stage.fingerprint["sft"]))
+    return train(cfg)
+
+
+def _train(stage: Stage, train_fn: TrainFn | None) -> dict[str, Any]:
+    """Train in a fresh process (the parent stays small while the next evaluation runs)."""
+    from imitation_train.evaluation import in_child
+    from imitation_train.train_config import SFTConfig
+
+    cfg = SFTConfig(**stage.fingerprint["sft"])
+    result = (train_fn(cfg) if train_fn is not None else
+              in_child(_train_in_child, cfg, what=f"training {stage.id}"))
     card = result.card if result is not None else {}
     return {"imitation_tokens": card.get("imitation_tokens"), "steps": result.steps,
             "final_loss": result.losses[-1] if result.losses else None}

@@ -95,6 +95,22 @@ def test_chunks_group_by_task_and_never_split_a_document() -> None:
     assert sorted(i for _, c in chunks for i in c) == list(range(len(reqs)))
 
 
+def test_the_loglikelihood_cap_counts_the_sequences_the_model_computes() -> None:
+    from harness_tasks.progress import loglikelihood_chars
+
+    context = "x" * 90  # with the answer, 100 characters a request
+    letters = [SimpleNamespace(task_name="mc", doc_id=d, args=(context, f" {'ABCD'[c]}"),
+                               request_type="loglikelihood") for d in range(6) for c in range(4)]
+    # one-token answers share their question's context: 2 sequences of 100 characters fit 250
+    assert [len(c) for _, c in _chunks(letters, 64, 250)] == [8, 8, 8]
+    long = [SimpleNamespace(task_name="mc2", doc_id=d, args=(context[:50], f"long answer {c} " * 4),
+                            request_type="loglikelihood") for d in range(3) for c in range(3)]
+    # long answers are one sequence each: a question's 3 choices already fill the cap
+    assert [len(c) for _, c in _chunks(long, 64, 400)] == [3, 3, 3]
+    assert loglikelihood_chars(49_152) == 64_000 and loglikelihood_chars(None) == 64_000
+    assert loglikelihood_chars(262_144) < 64_000 * 50_000 // 200_000  # Gemma 3: fewer
+
+
 class _FlakyLM:
     """A scripted model: answers ``text.upper()``; raises on call number ``fail_on``."""
 

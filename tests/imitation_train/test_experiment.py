@@ -150,3 +150,29 @@ def test_shipped_configs_load_and_plan(tmp_path):
         config_path("no-such-config")
     with pytest.raises(ConfigError, match="must increase"):
         load_experiment(config_path("default"), budgets=[2, 1])
+
+
+@pytest.mark.slow
+def test_the_default_experiment_on_the_real_gemma3_270m_at_its_smallest_budget(data_dir, tmp_path):
+    """The shipped default config, cut to its smallest budget and a few items per task: the real
+    base model is prepared for, evaluated, trained, evaluated again, pushed with GPT-4's rows
+    and reported."""
+    default = load_experiment(config_path("default"))
+    smallest = min(b for b in default.budgets if b is not None)
+    cfg = load_experiment(config_path("default"), output_dir=str(tmp_path / "exp"),
+                          budgets=[smallest], data_dir=str(data_dir), bootstrap_draws=200,
+                          eval={**default.eval, "limit": 3, "gen_kwargs": "max_gen_toks=16",
+                                "cache": False})
+    with one_thread():
+        out = run_experiment(cfg)
+    ledger = json.loads((cfg.root / "stages.json").read_text())
+    card = json.loads((cfg.root / f"runs/gemma3-270m/broad/budget-{smallest}/model/"
+                       "imitation_card.json").read_text())
+    assert "gemma" in card["base_model"]
+    assert 0 < card["imitation_tokens"] <= smallest and card["teacher"] == "gpt-4"
+    assert ledger[f"train gemma3-270m/broad/budget-{smallest}"]["steps"] >= 1
+    rows = json.loads((Path(out["reports"][0]).parent / "table.json").read_text())
+    mmlu = next(c for c in rows if c["task"] == "imitation_mmlu_demo")
+    assert mmlu["teacher"] == pytest.approx(0.864)  # GPT-4's published MMLU, placed on our column
+    assert len(mmlu["points"]) == 1 and mmlu["points"][0]["delta"] is not None
+    assert "What the paper found vs what this run shows" in Path(out["reports"][0]).read_text()
