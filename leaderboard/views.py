@@ -229,12 +229,14 @@ def table_csv_rows(table: Table, rows: list[Row]) -> list[list[Any]]:
 
 
 def table_csv(table: Table, rows: list[Row]) -> str:
-    """The CSV export; a cell starting with = + - @ would run as a formula in a spreadsheet, so
-    it is quoted with a leading apostrophe."""
+    """The CSV export; a text cell starting with = + - @ would run as a formula in a
+    spreadsheet, so it is quoted with a leading apostrophe. Numbers and empty cells are written
+    as they are, so numeric columns load as numbers (pandas.read_csv)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     for row in table_csv_rows(table, rows):
-        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in "=+-@" else c for c in row])
+        writer.writerow(["'" + c if isinstance(c, str) and c and c[0] in "=+-@" else c
+                         for c in row])
     return buf.getvalue()
 
 

@@ -157,6 +157,15 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas(server, tokens):
                 token=tokens["push"]).status_code == 201
     text = requests.get(server.url + "/api/leaderboard.csv", timeout=30).text
     assert "\n'=HYPERLINK" in text or "\n\"'=HYPERLINK" in text
+    # only text cells are guarded: empty cells stay empty, numeric columns load as numbers
+    import io
+
+    import pandas as pd
+
+    frame = pd.read_csv(io.StringIO(text))
+    for column in ("score", "stderr", "n", "delta", "gap_closed", "gap_low", "gap_high"):
+        assert pd.api.types.is_numeric_dtype(frame[column]), column
+    assert ",'," not in text and not text.rstrip().endswith("'")
 
 
 def test_published_teacher_numbers_show_their_source(server, tokens):
