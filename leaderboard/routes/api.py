@@ -16,7 +16,7 @@ from leaderboard.ingest import (ConflictError, DuplicateRun, store_agreement, st
 from leaderboard.models import Run
 from leaderboard.pages import Query, filter_query
 from leaderboard.parse import PayloadError
-from leaderboard.routes.deps import (PUSH, READ, BoardDep, HTTPProblem, body_doc, json_body,
+from leaderboard.routes.deps import (READ, BoardDep, HTTPProblem, body_doc, json_body,
                                      pusher)
 from leaderboard.routes.state import Board
 from leaderboard.schemas import AgreementPayload, PublishedPayload, PushPayload
@@ -55,8 +55,8 @@ def push_published(lb: BoardDep, who: Pusher,
 
 
 @router.post("/judge-agreement", status_code=201, openapi_extra=body_doc(AgreementPayload))
-def push_agreement(lb: BoardDep, payload: Annotated[AgreementPayload, Depends(
-        json_body(AgreementPayload, PUSH))]) -> dict[str, Any]:
+def push_agreement(lb: BoardDep, who: Pusher, payload: Annotated[AgreementPayload, Depends(
+        json_body(AgreementPayload, pusher))]) -> dict[str, Any]:
     try:
         row = store_agreement(lb.engine, payload, "pushed over HTTP")
     except PayloadError as err:

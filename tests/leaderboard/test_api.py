@@ -111,6 +111,17 @@ def test_push_rate_limit_per_token(sqlite_engine, tokens):
     assert int(limited.headers["Retry-After"]) >= 1
 
 
+def test_every_write_route_is_rate_limited(sqlite_engine, tokens):
+    """Judge-agreement reports too (70 identical pushes were all stored before)."""
+    report = {"dataset": "pandalm", "judge": "gpt-4 / pairwise v1",
+              "judge_vs_majority": {"n": 999, "agreement_with_ties": 0.62}}
+    settings = Settings(db=str(sqlite_engine.url), push_per_minute=2)
+    with ServerThread(create_app(settings, sqlite_engine)) as srv:
+        codes = [post(srv, "/api/judge-agreement", report, token=tokens["push"]).status_code
+                 for _ in range(4)]
+    assert codes == [201, 201, 429, 429]
+
+
 def test_private_mode_needs_a_read_token(sqlite_engine, tokens):
     settings = Settings(db=str(sqlite_engine.url), public_read=False)
     with ServerThread(create_app(settings, sqlite_engine)) as srv:
