@@ -7,7 +7,7 @@ in the pages (data URIs), so the folder works offline."""
 from __future__ import annotations
 
 import json
-import shutil
+import os
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -17,11 +17,23 @@ from leaderboard.pages import PAGES, Query, Source, model_names, render_model, r
 from leaderboard.render import STATIC, Links, environment
 
 
-def _write(path: Path, text: str) -> None:
+def _write(out: Path, path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` inside ``out``, never through a symlink out of it: a folder on
+    the way that resolves outside ``out`` is refused, the temporary file is created fresh
+    (O_EXCL | O_NOFOLLOW) and renamed over ``path`` (a symlink there is replaced, not
+    followed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    root = out.resolve()
+    if not path.parent.resolve().is_relative_to(root):
+        raise ValueError(f"refusing to write {path}: {path.parent} leads out of {out} "
+                         "(a symlink?); export into an empty folder")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)  # removes a link itself, never its target
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
 
 
 def export_html(engine: Engine, out: Path, draws: int = 1000, seed: int = 1234) -> list[Path]:
@@ -33,8 +45,8 @@ def export_html(engine: Engine, out: Path, draws: int = 1000, seed: int = 1234) 
     src = Source(engine, lambda: table)
     written: list[Path] = []
 
-    def put(rel: str, text: str) -> None:
-        _write(out / rel, text)
+    def put(rel: str, text: str | bytes) -> None:
+        _write(out, out / rel, text.encode("utf-8") if isinstance(text, str) else text)
         written.append(out / rel)
 
     for page in PAGES:
@@ -46,8 +58,6 @@ def export_html(engine: Engine, out: Path, draws: int = 1000, seed: int = 1234) 
         html = render_model(env, deep, engine, name)
         if html is not None:
             put(top.model(name), html)
-    (out / "static").mkdir(parents=True, exist_ok=True)
     for f in STATIC.iterdir():
-        shutil.copy2(f, out / "static" / f.name)
-        written.append(out / "static" / f.name)
+        put(f"static/{f.name}", f.read_bytes())
     return written

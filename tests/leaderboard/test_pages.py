@@ -51,3 +51,26 @@ def test_the_static_export_renders_without_the_web_app(tmp_path):
         heavy=("fastapi", "starlette", "uvicorn", "leaderboard.app", "leaderboard.routes"))
     assert found["heavy"] == []
     assert (tmp_path / "site" / "index.html").is_file()
+
+
+def test_the_static_export_never_writes_through_a_symlink(sqlite_engine, tmp_path):
+    import pytest
+
+    store_push(sqlite_engine, PushPayload.model_validate(payload("base", seed=1)))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("mine")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").symlink_to(outside / "keep.txt")  # a file link: replaced, not followed
+    (site / "index.html.tmp").symlink_to(outside / "tmp-target")  # a planted temporary link
+    export_html(sqlite_engine, site, draws=10)
+    assert (outside / "keep.txt").read_text() == "mine" and not (outside / "tmp-target").exists()
+    assert not (site / "index.html").is_symlink() and "<main>" in (site /
+                                                                    "index.html").read_text()
+    other = tmp_path / "site2"
+    other.mkdir()
+    (other / "static").symlink_to(outside, target_is_directory=True)  # a folder link out
+    with pytest.raises(ValueError, match="leads out of"):
+        export_html(sqlite_engine, other, draws=10)
+    assert sorted(p.name for p in outside.iterdir()) == ["keep.txt"]
