@@ -8,7 +8,9 @@ larger than a bucket may take it below zero; later calls then wait for the debt 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
+import math
 import random
 import time
 from typing import Callable, Mapping
@@ -58,26 +60,40 @@ class RateLimiter:
             await asyncio.sleep(wait)
 
 
+def _finite_seconds(text: str, scale: float = 1.0) -> float | None:
+    try:
+        value = float(text) * scale
+    except ValueError:
+        return None
+    return max(0.0, value) if math.isfinite(value) else None
+
+
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
-    """The server's requested wait: ``retry-after-ms``, ``retry-after`` seconds or HTTP date."""
+    """The server's requested wait: ``retry-after-ms``, ``retry-after`` seconds or HTTP date.
+    A malformed or non-finite value is None: the client's own backoff applies (a bad header
+    never aborts a run, nor makes it wait forever)."""
     if not headers:
         return None
     value = headers.get("retry-after-ms")
     if value:
-        try:
-            return max(0.0, float(value) / 1000.0)
-        except ValueError:
-            pass
+        seconds = _finite_seconds(value, 1 / 1000)
+        if seconds is not None:
+            return seconds
     value = headers.get("retry-after")
     if not value:
         return None
+    seconds = _finite_seconds(value)
+    if seconds is not None:
+        return seconds
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
-            return None
-        return max(0.0, parsed.timestamp() - time.time())
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:  # an HTTP date is GMT
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | None,

@@ -55,6 +55,18 @@ def test_429_honours_retry_after(make_client) -> None:
         assert server.times[1] - server.times[0] >= 0.95  # waited as told, not the 10 ms backoff
 
 
+@pytest.mark.parametrize("value", ["soon", "inf", "nan", "Mon, 99 Foo 2026 99:99:99 GMT", "-"])
+def test_a_malformed_retry_after_falls_back_to_the_clients_backoff(make_client, value) -> None:
+    def script(body, seen):
+        return Reply(status=429, headers={"Retry-After": value}) if seen == 1 else echo(body, seen)
+
+    with ScriptedServer(script) as server:
+        result = only(make_client(server.base_url), "busy")
+        assert isinstance(result, ChatResult) and result.text == "echo: busy"
+        assert sum(server.hits.values()) == 2
+        assert server.times[1] - server.times[0] < 5  # the own backoff, not forever
+
+
 def test_500_is_retried_then_succeeds(make_client) -> None:
     with ScriptedServer(lambda b, seen: Reply(status=500) if seen <= 2 else echo(b, seen)) as server:
         result = only(make_client(server.base_url), "flaky")
@@ -282,6 +294,9 @@ def test_retry_after_and_backoff() -> None:
     assert retry_after_seconds({"retry-after": "2"}) == 2.0
     assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
     assert retry_after_seconds({}) is None
+    for bad in ("soon", "inf", "-inf", "nan", "1e999", "Mon, 99 Foo 2026 99:99:99 GMT"):
+        assert retry_after_seconds({"retry-after": bad}) is None, bad
+        assert retry_after_seconds({"retry-after-ms": bad}) is None, bad
     rng = random.Random(0)
     delays = [backoff_seconds(a, 1.0, 8.0, None, rng) for a in range(6)]
     assert all(0.5 * min(8, 2 ** a) <= d <= min(8, 2 ** a) for a, d in enumerate(delays))
