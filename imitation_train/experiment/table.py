@@ -15,6 +15,7 @@ from leaderboard.stats import Z, Estimate, gaps
 STYLE_METRICS = ("list_when_teacher_lists", "summary_paragraph", "unigram_overlap",
                  "length_pearson", "mean_length")
 PERCENT_RATES = ("list_when_teacher_lists", "summary_paragraph")  # % of answers: binomial se
+NOT_RATES = ("unigram_overlap", "length_pearson", "mean_length")  # no binomial se for these
 
 
 @dataclass(frozen=True)
@@ -61,14 +62,15 @@ def _read(folder: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
 
 
 def scores_of(folder: Path) -> dict[tuple[str, str], Any]:
-    """(task, metric) -> ParsedScore for the primary metric of every task and the style rows."""
+    """(task, metric) -> ParsedScore for the primary metric of every headline task (a group's
+    subtasks, e.g. MMLU's 57 subjects, are left to their group) and the style rows."""
     from leaderboard.parse import parse_results
 
     results, config = _read(folder)
     out = {}
     for parsed in parse_results(results, config):
         ident = parsed.identity
-        if parsed.primary or ident.metric in STYLE_METRICS:
+        if parsed.headline and (parsed.primary or ident.metric in STYLE_METRICS):
             out[(ident.task, ident.metric)] = parsed
     return out
 
@@ -95,17 +97,24 @@ def build_columns(runs: list[tuple[str, int | None, Path]],
     return sorted(columns.values(), key=lambda c: (c.style, c.task, c.metric))
 
 
+def _rate_se(rate: float, n: int) -> float:
+    """Agresti-Coull standard error of a proportion: never 0 at 0% or 100%."""
+    adjusted = (rate * n + 2) / (n + 4)
+    return math.sqrt(adjusted * (1 - adjusted) / (n + 4))
+
+
 def estimate(point: Point, metric: str) -> Estimate | None:
-    """The score with its standard error: lm-eval's, else binomial for a rate (a fraction, or
-    a percentage of answers); None when the run gives no way to know it (a mean length, an
-    overlap or a correlation without a stderr), so no CI is invented."""
+    """The score with its standard error: lm-eval's, else a binomial one (Agresti-Coull) for a
+    rate (a fraction, or a percentage of answers); None when the run gives no way to know it (a
+    mean length, an overlap or a correlation without a stderr), so no CI is invented."""
     if point.stderr is not None:
         return Estimate(point.value, point.stderr, point.n)
-    if metric in PERCENT_RATES and point.n and 0 <= point.value <= 100:
-        q = point.value / 100
-        return Estimate(point.value, 100 * math.sqrt(q * (1 - q) / point.n), point.n)
-    if point.n and 0.0 <= point.value <= 1.0:
-        return Estimate(point.value, None, point.n)
+    if metric in NOT_RATES or not point.n:
+        return None
+    if metric in PERCENT_RATES and 0 <= point.value <= 100:
+        return Estimate(point.value, 100 * _rate_se(point.value / 100, point.n), point.n)
+    if 0.0 <= point.value <= 1.0:
+        return Estimate(point.value, _rate_se(point.value, point.n), point.n)
     return None
 
 

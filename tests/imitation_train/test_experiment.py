@@ -176,3 +176,14 @@ def test_the_default_experiment_on_the_real_gemma3_270m_at_its_smallest_budget(d
     assert mmlu["teacher"] == pytest.approx(0.864)  # GPT-4's published MMLU, placed on our column
     assert len(mmlu["points"]) == 1 and mmlu["points"][0]["delta"] is not None
     assert "What the paper found vs what this run shows" in Path(out["reports"][0]).read_text()
+
+
+def test_standard_errors_are_never_invented_nor_zero_for_a_rate():
+    from imitation_train.experiment.table import Point, estimate
+
+    none_seen = estimate(Point("base", None, 0.0, None, 60), "list_when_teacher_lists")
+    assert none_seen is not None and 2 < 1.96 * none_seen.se() < 8  # 0 of 60: still +-~4 pts
+    assert estimate(Point("base", None, 0.0, None, 57), "acc").se() > 0
+    for metric in ("length_pearson", "unigram_overlap", "mean_length"):
+        assert estimate(Point("base", None, 0.13, None, 60), metric) is None
+    assert estimate(Point("base", None, 0.5, 0.03, 60), "length_pearson").se() == 0.03
