@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,23 @@ def cmd_pairwise(args: argparse.Namespace) -> dict[str, Any]:
                   max_tokens=judge.max_tokens, one_order=args.one_order, seed=args.seed)
     write_jsonl(out / "verdicts.jsonl", verdicts)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+    return _failed_if_every_call_failed(summary, verdicts, "pairwise")
+
+
+def _failed_if_every_call_failed(summary: dict[str, Any], verdicts: list[Any],
+                                 command: str) -> dict[str, Any] | int:
+    """The summary (exit 0), or, when not one judge call succeeded, the summary printed and
+    exit code 1 with one line saying so (the verdicts file keeps every error)."""
+    errors = [j.error for v in verdicts for j in (v.candidate_first, v.candidate_second)
+              if j is not None and j.error]
+    calls = sum(1 for v in verdicts for j in (v.candidate_first, v.candidate_second)
+                if j is not None)
+    if not verdicts or len(errors) < calls:
+        return summary
+    print(json.dumps(summary, indent=2))
+    print(f"imitation-judge {command}: error: every judge call failed ({len(errors)} of "
+          f"{calls}); the first: {errors[0]}", file=sys.stderr)
+    return 1
 
 
 def cmd_rescore(args: argparse.Namespace) -> dict[str, Any]:

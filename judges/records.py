@@ -151,5 +151,7 @@ class ChatCallError(RuntimeError):
                          f"[{where}, {error.attempts} attempt(s)]")
 
 
-class FatalAPIError(ChatCallError):
-    """An error every further call would repeat (bad key, unknown model): a batch stops on it."""
+class FatalAPIError(ChatCallError, ValueError):
+    """An error every further call would repeat (bad key, unknown model): a batch stops on it.
+    It is the user's to fix (a ValueError), so a command ends with one line naming the status
+    and the model, exit code 2 (judges.config.run_main)."""

@@ -105,3 +105,40 @@ def test_client_config_file_and_flags(tmp_path: Path, capsys: pytest.CaptureFixt
         from_args(ClientConfig, parser.parse_args(["--client-config", str(recipe)]))
     with pytest.raises(ValueError, match="concurrency must be >= 1"):
         ClientConfig(concurrency=0)
+
+
+def _pair_files(tmp_path: Path) -> tuple[Path, Path]:
+    answers, reference = tmp_path / "model.jsonl", tmp_path / "teacher.jsonl"
+    answers.write_text("".join(json.dumps({"id": f"k{i}", "prompt": f"p{i}", "response": "a"})
+                               + "\n" for i in range(3)))
+    reference.write_text("".join(json.dumps({"id": f"k{i}", "prompt": f"p{i}", "response": "b"})
+                                 + "\n" for i in range(3)))
+    return answers, reference
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_a_fatal_api_error_ends_the_run_with_one_line(tmp_path: Path, api_key: str, status: int,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    answers, reference = _pair_files(tmp_path)
+    with ScriptedServer(lambda body, seen: Reply(status=status)) as server:
+        code = main(["pairwise", "--answers", str(answers), "--reference", str(reference),
+                     "--quiet", "--base-url", server.base_url, "--api-key-env", KEY_ENV,
+                     "--output-dir", str(tmp_path / "o"), "--cache-path", str(tmp_path / "c")])
+    err = capsys.readouterr().err  # (the scripted server may log the dropped connections)
+    ours = [line for line in err.splitlines() if line.startswith("imitation-judge")]
+    assert code == 2 and len(ours) == 1 and f"HTTP {status}" in ours[0]
+    assert ours[0].startswith("imitation-judge pairwise: error: ") and SECRET not in err
+
+
+def test_a_run_in_which_every_call_failed_exits_non_zero(tmp_path: Path, api_key: str,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    answers, reference = _pair_files(tmp_path)
+    out = tmp_path / "o"
+    with ScriptedServer(lambda body, seen: Reply(status=400)) as server:  # not retried, not fatal
+        code = main(["pairwise", "--answers", str(answers), "--reference", str(reference),
+                     "--quiet", "--base-url", server.base_url, "--api-key-env", KEY_ENV,
+                     "--output-dir", str(out), "--cache-path", str(tmp_path / "c")])
+    captured = capsys.readouterr()
+    assert code == 1 and "every judge call failed (6 of 6)" in captured.err
+    assert json.loads(captured.out)["outcomes"]["unscored"] == 3  # nothing lost: all written
+    assert len((out / "verdicts.jsonl").read_text().splitlines()) == 3
