@@ -94,17 +94,17 @@ class SweepRun:
     @property
     def name(self) -> str:
         if self.kind == "base":
-            return f"{_model_slug(self.model)}/base"
-        return f"{_model_slug(self.model)}/{self.kind}/{_budget_name(self.budget)}"
+            return f"{model_slug(self.model)}/base"
+        return f"{model_slug(self.model)}/{self.kind}/{_budget_name(self.budget)}"
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
 
 
-def _model_slug(model: str) -> str:
+def model_slug(model: str) -> str:
     """A folder name for a model: a local folder's own name, else the slugged name or Hub id."""
-    return _slug(Path(model).name if Path(model).is_dir() else model)
+    return slug(Path(model).name if Path(model).is_dir() else model)
 
 
 def _budget_name(budget: int | None) -> str:
@@ -120,15 +120,22 @@ def load_sweep(path: Path) -> SweepConfig:
 
 
 def plan_runs(cfg: SweepConfig) -> list[SweepRun]:
-    root = Path(cfg.output_dir)
+    return run_grid(Path(cfg.output_dir), cfg.base_models, list(cfg.data), cfg.budgets,
+                    cfg.evaluate_base)
+
+
+def run_grid(root: Path, models: list[str], kinds: list[str], budgets: list[int | None],
+             with_base: bool = True) -> list[SweepRun]:
+    """Every run in order (per model: its base, then each data kind x budget), each in
+    ``root/<model>/base`` or ``root/<model>/<kind>/budget-<N|all>``; sweeps and experiments."""
     runs = []
-    for model in cfg.base_models:
-        if cfg.evaluate_base:
-            runs.append(SweepRun(model, "base", 0, root / _model_slug(model) / "base"))
-        for kind in cfg.data:
-            for budget in cfg.budgets:
-                runs.append(SweepRun(model, kind, budget, root / _model_slug(model) /
-                                     _slug(kind) / _budget_name(budget)))
+    for model in models:
+        if with_base:
+            runs.append(SweepRun(model, "base", 0, root / model_slug(model) / "base"))
+        for kind in kinds:
+            for budget in budgets:
+                runs.append(SweepRun(model, kind, budget, root / model_slug(model) /
+                                     slug(kind) / _budget_name(budget)))
     folders = [r.folder for r in runs]
     if len(set(folders)) != len(folders):
         raise ConfigError("two runs would share a folder (same model folder name, data kind "
@@ -185,9 +192,9 @@ def leaderboard_push(cfg: SweepConfig) -> PushFn | None:
 def push_spec(run: SweepRun, card: dict[str, Any] | None) -> dict[str, Any]:
     """The leaderboard's model spec of a run: its name, kind, base and teacher."""
     model = {"name": run.name.replace("/", "-") if run.kind != "base" else
-             _model_slug(run.model), "kind": "base" if run.kind == "base" else "imitation"}
+             model_slug(run.model), "kind": "base" if run.kind == "base" else "imitation"}
     if card:
-        model["base"] = _model_slug(run.model)
+        model["base"] = model_slug(run.model)
         if card.get("teacher"):
             model["teacher"] = card["teacher"]
     return model

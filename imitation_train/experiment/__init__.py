@@ -28,12 +28,13 @@ def write_outputs(cfg: ExperimentConfig, ledger: dict[str, Any]) -> dict[str, An
     from imitation_train.experiment.pipeline import evaluated_runs, push_all
     from imitation_train.experiment.report import write_report
     from imitation_train.experiment.table import build_columns, teacher_scores
-    from imitation_train.sweep import _model_slug
+    from imitation_train.sweep import model_slug
     from leaderboard.push import Target
 
     runs = evaluated_runs(cfg, ledger)
-    pushed = push_all(cfg, runs)
-    teacher = teacher_scores(Target(db=cfg.db).engine(), cfg.teacher) if cfg.teacher else {}
+    engine = Target(db=cfg.db).engine()
+    pushed = push_all(cfg, runs, engine)
+    teacher = teacher_scores(engine, cfg.teacher) if cfg.teacher else {}
     reports, half_widths = [], {}
     for model in cfg.base_models:
         mine = [(r, f) for r, f in runs if r.model == model]
@@ -41,13 +42,13 @@ def write_outputs(cfg: ExperimentConfig, ledger: dict[str, Any]) -> dict[str, An
                  None if r.kind == "base" else
                  ledger.get(f"train {r.name}", {}).get("imitation_tokens"), f) for r, f in mine]
         columns = build_columns(rows, teacher, cfg.bootstrap_draws, cfg.seed)
-        folder = cfg.root / "report" / (_model_slug(model) if len(cfg.base_models) > 1 else "")
+        folder = cfg.root / "report" / (model_slug(model) if len(cfg.base_models) > 1 else "")
         folder.mkdir(parents=True, exist_ok=True)
         figures = gap_figure(columns, folder) + style_factuality_figure(
             columns, folder, *_axes(columns))
         reports.append(str(write_report(cfg, columns, ledger, figures, folder)))
-        half_widths.update({f"{_model_slug(model)}: {c.key}": c.half_width() for c in columns})
-    stage_seconds = sum(v.get("seconds") or 0 for k, v in ledger.items() if not k.startswith("_"))
+        half_widths.update({f"{model_slug(model)}: {c.key}": c.half_width() for c in columns})
+    stage_seconds = sum(v.get("seconds") or 0 for v in ledger.values())
     return {"pushed": len(pushed), "reports": reports, "leaderboard": cfg.db,
             "stage_seconds_total": round(stage_seconds, 1),
             "ci95_half_width_of_base": half_widths}

@@ -11,13 +11,11 @@ from imitation_train.experiment.table import Column
 from leaderboard.charts import log_axis  # round ticks (1k, 2k, 5k), shared with the leaderboard
 
 
-def _pyplot():  # noqa: ANN202
-    import matplotlib
+def _figure(**kwargs):  # noqa: ANN003,ANN202
+    """A matplotlib Figure of its own (no pyplot: nothing global, no backend switch)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kwargs)
 
 
 def _save(fig, folder: Path, name: str) -> list[Path]:  # noqa: ANN001
@@ -30,7 +28,6 @@ def _save(fig, folder: Path, name: str) -> list[Path]:  # noqa: ANN001
 def gap_figure(columns: list[Column], folder: Path) -> list[Path]:
     """One panel per task family with points: gap closed where the teacher has a score, the
     raw delta otherwise (the y label says which)."""
-    plt = _pyplot()
     cols = [c for c in columns if c.points and c.base is not None
             and any(p.tokens for p in c.points)]
     if not cols:
@@ -38,7 +35,8 @@ def gap_figure(columns: list[Column], folder: Path) -> list[Path]:
     n = len(cols)
     width = min(n, 3)
     rows = (n + width - 1) // width
-    fig, axes = plt.subplots(rows, width, figsize=(4.6 * width, 3.4 * rows), squeeze=False)
+    fig = _figure(figsize=(4.6 * width, 3.4 * rows))
+    axes = fig.subplots(rows, width, squeeze=False)
     for ax, col in zip(axes.flat, cols):
         pts = sorted((p for p in col.points if p.tokens), key=lambda p: p.tokens)
         xs = [p.tokens for p in pts]
@@ -68,14 +66,12 @@ def gap_figure(columns: list[Column], folder: Path) -> list[Path]:
         ax.remove()
     fig.tight_layout()
     paths = _save(fig, folder, "gap_closed")
-    plt.close(fig)
     return paths
 
 
 def style_factuality_figure(columns: list[Column], folder: Path, style_key: str,
                             fact_key: str) -> list[Path]:
     """Each checkpoint's style shift (x) against its factuality shift (y), with 95% CIs."""
-    plt = _pyplot()
     by_key = {c.key: c for c in columns}
     style, fact = by_key.get(style_key), by_key.get(fact_key)
     if style is None or fact is None:
@@ -85,7 +81,8 @@ def style_factuality_figure(columns: list[Column], folder: Path, style_key: str,
     # a row without a standard error is drawn without its error bar
     if not pairs:
         return []
-    fig, ax = plt.subplots(figsize=(5.2, 4.2))
+    fig = _figure(figsize=(5.2, 4.2))
+    ax = fig.subplots()
     for s, f in pairs:
         ax.errorbar(s.delta, f.delta, xerr=s.delta_half, yerr=f.delta_half, fmt="o", capsize=3,
                     label=f"{s.run} ({s.tokens:,} tokens)")
@@ -96,5 +93,4 @@ def style_factuality_figure(columns: list[Column], folder: Path, style_key: str,
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     paths = _save(fig, folder, "style_vs_factuality")
-    plt.close(fig)
     return paths

@@ -24,7 +24,7 @@ from typing import Any, Callable
 from imitation_train.experiment.config import ExperimentConfig
 from imitation_train.experiment.ledger import Ledger, Stage
 from imitation_train.experiment.progress import ExperimentProgress
-from imitation_train.sweep import SweepRun, _budget_name, _model_slug, _slug, push_spec
+from imitation_train.sweep import SweepRun, push_spec, run_grid, slug
 
 log = logging.getLogger(__name__)
 TrainFn = Callable[[Any], Any]
@@ -45,7 +45,7 @@ def _prepare_settings(cfg: ExperimentConfig, kind: str) -> dict[str, Any]:
     return {**cfg.prepare, "benchmarks": cfg.benchmarks(), "inputs": ",".join(inputs), "format": spec.get("format", "auto"),
             "teacher": spec.get("teacher"), "source": spec.get("source"),
             "data_dir": cfg.data_dir, "tokenizer": cfg.base_models[0], "input_sizes": sizes,
-            "output": str(cfg.root / "data" / f"{_slug(kind)}.jsonl")}
+            "output": str(cfg.root / "data" / f"{slug(kind)}.jsonl")}
 
 
 def _sft_settings(cfg: ExperimentConfig, run: SweepRun, data_file: str) -> dict[str, Any]:
@@ -64,22 +64,19 @@ def plan(cfg: ExperimentConfig) -> list[Planned]:
         out.append(Planned(Stage(f"prepare {kind}", "prepare", settings,
                                  Path(settings["output"]))))
     settings_eval = cfg.eval_settings()
-    for model in cfg.base_models:
-        slug = _model_slug(model)
-        base = SweepRun(model, "base", 0, cfg.root / "runs" / slug / "base")
-        out.append(Planned(Stage(f"evaluate {base.name}", "evaluate",
-                                 {"model": model, "eval": settings_eval}, base.folder), base))
-        for kind in cfg.data:
-            for budget in cfg.budgets:
-                run = SweepRun(model, kind, budget, cfg.root / "runs" / slug / _slug(kind) /
-                               _budget_name(budget))
-                sft = _sft_settings(cfg, run, prepared[kind]["output"])
-                train_fp = {"sft": sft, "data": prepared[kind]}
-                out.append(Planned(Stage(f"train {run.name}", "train", train_fp,
-                                         run.folder / "model"), run, budget or 0))
-                out.append(Planned(Stage(f"evaluate {run.name}", "evaluate",
-                                         {"model": train_fp, "eval": settings_eval},
-                                         run.folder / "eval"), run))
+    for run in run_grid(cfg.root / "runs", cfg.base_models, list(cfg.data), cfg.budgets):
+        if run.kind == "base":
+            out.append(Planned(Stage(f"evaluate {run.name}", "evaluate",
+                                     {"model": run.model, "eval": settings_eval}, run.folder),
+                               run))
+            continue
+        sft = _sft_settings(cfg, run, prepared[run.kind]["output"])
+        train_fp = {"sft": sft, "data": prepared[run.kind]}
+        out.append(Planned(Stage(f"train {run.name}", "train", train_fp, run.folder / "model"),
+                           run, run.budget or 0))
+        out.append(Planned(Stage(f"evaluate {run.name}", "evaluate",
+                                 {"model": train_fp, "eval": settings_eval},
+                                 run.folder / "eval"), run))
     return out
 
 
@@ -155,7 +152,7 @@ def run_stages(cfg: ExperimentConfig, train_fn: TrainFn | None = None,
         seconds = time.monotonic() - start
         ledger.record(p.stage, seconds, **result)
         progress.end(i, seconds)
-    ledger.done["_total_seconds_this_session"] = {"seconds": round(progress.close(), 1)}
+    progress.close()
     return ledger.done
 
 
@@ -165,7 +162,8 @@ def evaluated_runs(cfg: ExperimentConfig, done: dict[str, Any]) -> list[tuple[Sw
             if p.stage.kind == "evaluate" and p.run is not None and p.stage.id in done]
 
 
-def push_all(cfg: ExperimentConfig, runs: list[tuple[SweepRun, Path]]) -> list[dict[str, Any]]:
+def push_all(cfg: ExperimentConfig, runs: list[tuple[SweepRun, Path]], engine: Any
+             ) -> list[dict[str, Any]]:
     """Every result and the teacher's row into the experiment's leaderboard store (a result
     stored before is reported as a duplicate, so a rerun pushes nothing twice)."""
     from imitation_train.card import read_card
@@ -173,7 +171,6 @@ def push_all(cfg: ExperimentConfig, runs: list[tuple[SweepRun, Path]]) -> list[d
     from leaderboard.push import Target, publish_body, push_results
 
     target = Target(db=cfg.db)
-    engine = target.engine()
     outcomes = []
     for run, folder in runs:
         card = read_card(run.folder / "model") if run.kind != "base" else None

@@ -31,16 +31,19 @@ class ExperimentProgress:
         self.measured: dict[str, list[float]] = {"train": [], "train_tokens": [],
                                                  "evaluate": [], "prepare": []}
         for sid, kind, tokens in stages:
-            if sid in self.skipped and (finished or {})[sid] > 0:
-                self.measured[kind].append((finished or {})[sid])
-                if kind == "train":
-                    self.measured["train_tokens"].append(max(tokens, 1))
+            if (finished or {}).get(sid, 0) > 0:
+                self._measure(kind, tokens, (finished or {})[sid])
         self.bar: Any = None
         if getattr(self.stream, "isatty", lambda: False)():
             from tqdm import tqdm
 
             self.bar = tqdm(total=len(stages), file=self.stream, unit="stage", leave=True,
                             bar_format="{desc} |{bar}| {n_fmt}/{total_fmt} {postfix}")
+
+    def _measure(self, kind: str, tokens: int, seconds: float) -> None:
+        self.measured[kind].append(seconds)
+        if kind == "train":
+            self.measured["train_tokens"].append(max(tokens, 1))
 
     def _expected(self, kind: str, tokens: int) -> float:
         m = self.measured
@@ -70,9 +73,7 @@ class ExperimentProgress:
     def end(self, index: int, seconds: float, skipped: bool = False) -> None:
         sid, kind, tokens = self.stages[index]
         if not skipped and sid not in self.skipped:
-            self.measured[kind].append(seconds)
-            if kind == "train":
-                self.measured["train_tokens"].append(max(tokens, 1))
+            self._measure(kind, tokens, seconds)
         if self.bar is not None:
             self.bar.update(1)
 

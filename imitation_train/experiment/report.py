@@ -110,7 +110,7 @@ def write_report(cfg: ExperimentConfig, columns: list[Column], ledger: dict[str,
     (folder / "table.json").write_text(json.dumps(
         [dataclasses.asdict(c) | {"half_width": c.half_width()} for c in columns], indent=2)
         + "\n", encoding="utf-8")
-    stages = {k: v.get("seconds") for k, v in ledger.items() if not k.startswith("_")}
+    stages = {k: v.get("seconds") for k, v in ledger.items()}
     total = sum(s or 0 for s in stages.values())
     lines = [f"# {cfg.name}", "",
              f"Base models: {', '.join(cfg.base_models)}; data: "
