@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from judges.judging import METRICS as JUDGE_METRICS  # the one list of judge metrics
 from leaderboard.db import write_session
-from leaderboard.models import (Benchmark, Checkpoint, Flag, Item, JudgeRun, Model, Run, Score)
+from leaderboard.lineage import LOCAL, Pusher, check_owner, record_card, user_row
+from leaderboard.models import Benchmark, Flag, Item, JudgeRun, Model, Run, Score, User
 from leaderboard.parse import Identity, ParsedScore, PayloadError, parse_results
 from leaderboard.schemas import AgreementPayload, ModelSpec, PublishedPayload, PushPayload
 from leaderboard.verify import verify
@@ -94,13 +95,19 @@ def parse_card(card: Mapping[str, Any] | None) -> CardInfo:
     return CardInfo(text("base_model"), text("teacher"), kind or "", tokens)
 
 
-def _model(session: Session, name: str, kind: str, params: int | None = None) -> Model:
+def _model(session: Session, name: str, kind: str, owner: User, params: int | None = None,
+           pusher: Pusher | None = None) -> Model:
+    """The model called ``name`` (created, owned by ``owner``, when new); with ``pusher``, the
+    push writes to it, so it must be the pusher's (lineage.check_owner)."""
     found = session.scalars(select(Model).where(Model.name == name)).first()
     if found is None:
-        found = Model(name=name, kind=kind, params=params)
+        found = Model(name=name, kind=kind, params=params, owner=owner)
         session.add(found)
         session.flush()
-    elif found.kind != kind:
+        return found
+    if pusher is not None:
+        check_owner(found, pusher, owner)
+    if found.kind != kind:
         raise ConflictError(f"model {name!r} is stored as a {found.kind} model, not {kind}: "
                             "use another name or the same kind")
     elif params is not None and found.params is None:
@@ -124,22 +131,19 @@ def _benchmark(session: Session, cache: dict[Identity, Benchmark], score: Parsed
 
 
 def _resolve_models(session: Session, spec: ModelSpec, card: CardInfo,
-                    raw_card: Mapping[str, Any] | None) -> Model:
-    model = _model(session, spec.name, spec.kind, spec.params)
+                    raw_card: Mapping[str, Any] | None, pusher: Pusher) -> Model:
+    """The pushed model (the pusher's, or new) with its base, teacher and card; a base or
+    teacher it names is created when new and otherwise left as it is."""
+    user = user_row(session, pusher.user)
+    model = _model(session, spec.name, spec.kind, user, spec.params, pusher)
     base_name = spec.base or card.base
     teacher_name = spec.teacher or card.teacher
     if base_name and base_name != spec.name:
-        model.base = _model(session, base_name, "base")
+        model.base = _model(session, base_name, "base", user)
     if teacher_name and teacher_name != spec.name:
-        model.teacher = _model(session, teacher_name, "teacher")
+        model.teacher = _model(session, teacher_name, "teacher", user)
     if raw_card is not None:
-        if model.checkpoint is None:
-            model.checkpoint = Checkpoint(card=dict(raw_card), data_kind=card.data_kind,
-                                          imitation_tokens=card.tokens)
-        else:
-            model.checkpoint.card = dict(raw_card)
-            model.checkpoint.data_kind = card.data_kind
-            model.checkpoint.imitation_tokens = card.tokens
+        record_card(session, model, raw_card, card.data_kind, card.tokens, user)
     return model
 
 
@@ -165,8 +169,9 @@ def _retrying(engine: Engine, work) -> Any:  # noqa: ANN001
     raise AssertionError("unreachable")
 
 
-def store_push(engine: Engine, payload: PushPayload, token_id: int | None = None) -> PushOutcome:
-    """Validate and store one run; raise PayloadError / DuplicateRun / ConflictError."""
+def store_push(engine: Engine, payload: PushPayload, pusher: Pusher = LOCAL) -> PushOutcome:
+    """Validate and store one run; raise PayloadError / DuplicateRun / ConflictError /
+    OwnershipError (the model belongs to another user)."""
     samples = payload.samples or {}
     scores = parse_results(payload.results, payload.config, samples)
     card = parse_card(payload.card)
@@ -184,10 +189,11 @@ def store_push(engine: Engine, payload: PushPayload, token_id: int | None = None
         existing = session.scalar(select(Run.id).where(Run.content_sha256 == sha))
         if existing is not None:
             raise DuplicateRun(existing)
-        model = _resolve_models(session, payload.model, card, payload.card)
+        model = _resolve_models(session, payload.model, card, payload.card, pusher)
         run = Run(model=model, content_sha256=sha, results_json=results_text,
                   config_json=config_text, harness_version=scores[0].identity.harness_version,
-                  status=check.status, status_detail=check.detail(), token_id=token_id)
+                  status=check.status, status_detail=check.detail(), token_id=pusher.token_id,
+                  card_version=model.checkpoint.version if model.checkpoint else None)
         session.add(run)
         session.flush()
         cache: dict[Identity, Benchmark] = {}
@@ -229,7 +235,7 @@ def _judge_rows(session: Session, run_id: int, scores: list[ParsedScore]) -> Non
 
 
 def store_published(engine: Engine, payload: PublishedPayload,
-                    token_id: int | None = None) -> PushOutcome:
+                    pusher: Pusher = LOCAL) -> PushOutcome:
     """Published numbers (e.g. a teacher's from its paper), stored with their source."""
     raw = payload.model_dump(mode="json")
     sha = content_hash(payload.model.name, raw)
@@ -242,12 +248,12 @@ def store_published(engine: Engine, payload: PublishedPayload,
         existing = session.scalar(select(Run.id).where(Run.content_sha256 == sha))
         if existing is not None:
             raise DuplicateRun(existing)
-        model = _resolve_models(session, payload.model, parse_card(None), None)
+        model = _resolve_models(session, payload.model, parse_card(None), None, pusher)
         run = Run(model=model, content_sha256=sha, results_json=json.dumps(raw),
                   harness_version=scores[0].identity.harness_version, status="published",
                   status_detail=f"published numbers: {payload.source}",
                   source=("measured from the teacher's outputs: " if payload.measured
-                          else "published: ") + payload.source, token_id=token_id)
+                          else "published: ") + payload.source, token_id=pusher.token_id)
         session.add(run)
         session.flush()
         cache: dict[Identity, Benchmark] = {}

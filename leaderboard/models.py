@@ -17,7 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 MODEL_KINDS = ("base", "imitation", "teacher")
 RUN_STATUSES = ("verified", "flagged", "unverified", "published")
-SCOPES = ("read", "push", "admin")
+SCOPES = ("read", "push", "admin", "rate")  # rate: a rater of the human rating studies
 
 
 def utcnow() -> datetime:
@@ -39,6 +39,9 @@ class Model(Base):
     teacher_id: Mapped[Optional[int]] = mapped_column(ForeignKey("models.id"))
     params: Mapped[Optional[int]] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the user whose push created the row (leaderboard.lineage); None: unknown, admin only
+    owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped[Optional["User"]] = relationship(foreign_keys=[owner_id])
     base: Mapped[Optional["Model"]] = relationship(foreign_keys=[base_id], remote_side=[id])
     teacher: Mapped[Optional["Model"]] = relationship(foreign_keys=[teacher_id], remote_side=[id])
     checkpoint: Mapped[Optional["Checkpoint"]] = relationship(back_populates="model",
@@ -54,7 +57,24 @@ class Checkpoint(Base):
     card: Mapped[dict[str, Any]] = mapped_column(JSON)
     data_kind: Mapped[str] = mapped_column(String(200), default="")
     imitation_tokens: Mapped[Optional[int]] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the current card's CardVersion
     model: Mapped[Model] = relationship(back_populates="checkpoint")
+
+
+class CardVersion(Base):
+    """Every lineage card a checkpoint has had (a new card adds a version, never overwrites)."""
+
+    __tablename__ = "card_versions"
+    __table_args__ = (UniqueConstraint("checkpoint_id", "version", name="uq_card_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoints.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    card: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data_kind: Mapped[str] = mapped_column(String(200), default="")
+    imitation_tokens: Mapped[Optional[int]] = mapped_column(BigInteger)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user: Mapped[Optional["User"]] = relationship()
 
 
 class Run(Base):
@@ -72,6 +92,7 @@ class Run(Base):
     source: Mapped[str] = mapped_column(Text, default="suite run")
     token_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tokens.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    card_version: Mapped[Optional[int]] = mapped_column(Integer)  # the model's card at push time
     model: Mapped[Model] = relationship()
 
 

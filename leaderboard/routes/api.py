@@ -9,10 +9,11 @@ from typing import Annotated, Any, Callable
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
-from leaderboard import auth, views
+from leaderboard import auth, lineage, views
 from leaderboard.db import read_session
 from leaderboard.ingest import (ConflictError, DuplicateRun, store_agreement, store_published,
                                 store_push)
+from leaderboard.lineage import OwnershipError, model_json
 from leaderboard.models import Run
 from leaderboard.pages import Query, filter_query
 from leaderboard.parse import PayloadError
@@ -26,9 +27,13 @@ Pusher = Annotated[auth.Principal, Depends(pusher)]
 Filters = Annotated[Query, Depends(filter_query)]
 
 
-def _store(lb: Board, store: Callable[..., Any], payload: Any, token_id: int) -> dict[str, Any]:
+def _store(lb: Board, store: Callable[..., Any], payload: Any, who: auth.Principal
+           ) -> dict[str, Any]:
+    pusher = lineage.Pusher(who.user, who.token_id, "admin" in who.scopes)
     try:
-        outcome = store(lb.engine, payload, token_id)
+        outcome = store(lb.engine, payload, pusher)
+    except OwnershipError as err:
+        raise HTTPProblem(403, str(err)) from None
     except DuplicateRun as err:
         raise HTTPProblem(409, str(err), {"X-Run-Id": str(err.run_id)}) from None
     except ConflictError as err:
@@ -43,7 +48,7 @@ def _store(lb: Board, store: Callable[..., Any], payload: Any, token_id: int) ->
 def push_run(lb: BoardDep, who: Pusher,
              payload: Annotated[PushPayload, Depends(json_body(PushPayload, pusher))]
              ) -> dict[str, Any]:
-    return _store(lb, store_push, payload, who.token_id)
+    return _store(lb, store_push, payload, who)
 
 
 @router.post("/published", status_code=201, openapi_extra=body_doc(PublishedPayload))
@@ -51,7 +56,7 @@ def push_published(lb: BoardDep, who: Pusher,
                    payload: Annotated[PublishedPayload, Depends(json_body(PublishedPayload,
                                                                           pusher))]
                    ) -> dict[str, Any]:
-    return _store(lb, store_published, payload, who.token_id)
+    return _store(lb, store_published, payload, who)
 
 
 @router.post("/judge-agreement", status_code=201, openapi_extra=body_doc(AgreementPayload))
@@ -72,7 +77,17 @@ def get_run(run_id: int, lb: BoardDep) -> dict[str, Any]:
             raise HTTPProblem(404, f"no run {run_id}")
         return {"run_id": run.id, "model": run.model.name, "status": run.status,
                 "detail": run.status_detail, "source": run.source,
-                "harness_version": run.harness_version, "results": json.loads(run.results_json)}
+                "harness_version": run.harness_version, "card_version": run.card_version,
+                "results": json.loads(run.results_json)}
+
+
+@router.get("/models/{name:path}", dependencies=[Depends(READ)])
+def get_model(name: str, lb: BoardDep) -> dict[str, Any]:
+    """A model: owner, lineage (base, teacher, the current card and its versions), its runs."""
+    found = model_json(lb.engine, name)
+    if found is None:
+        raise HTTPProblem(404, f"no model named {name!r}")
+    return found
 
 
 @router.get("/leaderboard.json", dependencies=[Depends(READ)])

@@ -178,7 +178,7 @@ def test_serve_command_runs_a_real_server(tmp_path):
 def test_read_only_commands_never_create_or_migrate_a_database(tmp_path, capsys):
     from sqlalchemy import text
 
-    from leaderboard.db import make_engine
+    from leaderboard.db import head_revision, make_engine
 
     missing = tmp_path / "typo" / "lb.sqlite"
     for argv in (["export", "--html", str(tmp_path / "site")], ["token", "list"],
@@ -198,7 +198,7 @@ def test_read_only_commands_never_create_or_migrate_a_database(tmp_path, capsys)
     assert code == 2 and "schema revision 0000" in err and "imitation-leaderboard migrate" in err
     with engine.begin() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0000"
-        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        conn.execute(text(f"UPDATE alembic_version SET version_num = '{head_revision()}'"))
     engine.dispose()
     code, listed, _ = run_cli(capsys, "token", "list", "--db", db)
     assert code == 0 and [t["user"] for t in listed] == ["ci"]
