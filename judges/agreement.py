@@ -86,12 +86,15 @@ def load_verdicts(path: Path) -> dict[str, Verdict]:
     anything else, e.g. "garbage", is unscored). Ours: JSONL of ``{"id", "verdict"}`` with
     verdict "1", "2", "tie" or "unscored" (as ``imitation-judge agreement --run-judge`` writes).
     """
-    if not path.is_file():
-        raise ValueError(f"verdict file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    from judges.paths import read_json, read_text
+
+    text = read_text(path, "verdict file")
     if text.lstrip().startswith("["):
         out: dict[str, Verdict] = {}
-        for row in json.loads(text):
+        for number, row in enumerate(read_json(path, "verdict file"), 1):
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}: row {number} must be a JSON object with idx and "
+                                 "gpt_result or pandalm_result")
             key = next((k for k in ("gpt_result", "pandalm_result") if k in row), None)
             if key is None or "idx" not in row:
                 raise ValueError(f"{path}: expected PandaLM rows with idx and gpt_result or "

@@ -11,13 +11,13 @@ FastChat / Vicuna answer files. A separate questions file can supply prompts by 
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from judges.jsonl import iter_jsonl
+from judges.paths import read_text
 
 ID_KEYS = ("id", "question_id", "idx")
 PROMPT_KEYS = ("prompt", "question", "instruction")
@@ -32,52 +32,102 @@ class Answer:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        raise ValueError(f"file {path} does not exist")
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
-        text = handle.read()
-    if text.lstrip().startswith("["):
+    """The rows of a JSONL file or a JSON list (``.gz`` allowed); anything else (a folder,
+    bytes that are not UTF-8, bad JSON, a row that is not an object) is a ValueError naming the
+    file and the line or row."""
+    text = read_text(path)
+    if not text.lstrip().startswith("["):
+        return [row for _, row in iter_jsonl(path)]
+    try:
         rows = json.loads(text)
-    else:
-        rows = [row for _, row in iter_jsonl(path)]
-    if not all(isinstance(r, dict) for r in rows):
-        raise ValueError(f"{path}: every row must be a JSON object")
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})") from None
+    for number, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}: row {number} is a JSON {type(row).__name__}; every row "
+                             "must be a JSON object")
     return rows
 
 
-def _prompt(row: dict[str, Any]) -> str | None:
+def _text(row: dict[str, Any], key: str, where: str) -> str | None:
+    """``row[key]`` when it is a string, None when absent or null; another type is an error
+    naming the field."""
+    value = row.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"{where}: field {key!r} must be a string, got {_kind(value)}")
+
+
+def _kind(value: Any) -> str:
+    kinds = {dict: "an object", list: "a list", bool: "a boolean"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _turn(turns: Any, field: str, where: str) -> str | None:
+    """The first turn of a FastChat ``turns`` list: a string or a {"content": str} object."""
+    if turns is None:
+        return None
+    if not isinstance(turns, list):
+        raise ValueError(f"{where}: field {field!r} must be a list, got {_kind(turns)}")
+    if not turns:
+        return None
+    first = turns[0]
+    if isinstance(first, dict):
+        return _text(first, "content", f"{where} ({field}[0])")
+    if not isinstance(first, str):
+        raise ValueError(f"{where}: field '{field}[0]' must be a string or an object with "
+                         f"'content', got {_kind(first)}")
+    return first
+
+
+def _prompt(row: dict[str, Any], where: str) -> str | None:
     for key in PROMPT_KEYS:
-        if isinstance(row.get(key), str):
-            extra = row.get("input")
-            return row[key] + (f"\n\n{extra}" if key == "instruction" and extra else "")
-    turns = row.get("turns")
-    if isinstance(turns, list) and turns:
-        first = turns[0]
-        return first if isinstance(first, str) else first.get("content")
-    return None
+        value = _text(row, key, where)
+        if value is not None:
+            extra = _text(row, "input", where) if key == "instruction" else None
+            return value + (f"\n\n{extra}" if extra else "")
+    return _turn(row.get("turns"), "turns", where)
 
 
-def _answer(row: dict[str, Any]) -> str | None:
+def _answer(row: dict[str, Any], where: str) -> str | None:
     for key in ANSWER_KEYS:
-        if isinstance(row.get(key), str):
-            return row[key]
+        value = _text(row, key, where)
+        if value is not None:
+            return value
     choices = row.get("choices")
-    if isinstance(choices, list) and choices:
-        turn = choices[0].get("turns", [None])[0]
-        return turn if isinstance(turn, str) else (turn or {}).get("content")
+    if choices is None:
+        return None
+    if not isinstance(choices, list):
+        raise ValueError(f"{where}: field 'choices' must be a list, got {_kind(choices)}")
+    if not choices:
+        return None
+    if not isinstance(choices[0], dict):
+        raise ValueError(f"{where}: field 'choices[0]' must be an object with 'turns', got "
+                         f"{_kind(choices[0])}")
+    return _turn(choices[0].get("turns"), "choices[0].turns", where)
+
+
+def _id(row: dict[str, Any], where: str) -> str | None:
+    for key in ID_KEYS:
+        if key in row:
+            value = row[key]
+            if isinstance(value, (dict, list)) or value is None:
+                raise ValueError(f"{where}: field {key!r} must be a string or a number, got "
+                                 f"{_kind(value) if value is not None else 'null'}")
+            return str(value)
     return None
 
 
 def load_answers(path: Path, questions: dict[str, str] | None = None) -> dict[str, Answer]:
     out: dict[str, Answer] = {}
     for number, row in enumerate(read_rows(path), 1):
-        prompt = _prompt(row)
-        key = next((str(row[k]) for k in ID_KEYS if k in row), prompt)
+        where = f"{path}: row {number}"
+        prompt = _prompt(row, where)
+        key = _id(row, where) or prompt
         if key is None:
             raise ValueError(f"{path}: row {number} has neither an id ({', '.join(ID_KEYS)}) "
                              f"nor a prompt ({', '.join(PROMPT_KEYS)})")
-        answer = _answer(row)
+        answer = _answer(row, where)
         if answer is None:
             raise ValueError(f"{path}: row {number} has no answer field ({', '.join(ANSWER_KEYS)})")
         if questions is not None and key in questions:
@@ -91,8 +141,9 @@ def load_answers(path: Path, questions: dict[str, str] | None = None) -> dict[st
 def load_questions(path: Path) -> dict[str, str]:
     out = {}
     for number, row in enumerate(read_rows(path), 1):
-        key = next((str(row[k]) for k in ID_KEYS if k in row), None)
-        prompt = _prompt(row) or (row["text"] if isinstance(row.get("text"), str) else None)
+        where = f"{path}: row {number}"
+        key = _id(row, where)
+        prompt = _prompt(row, where) or _text(row, "text", where)
         if key is None or prompt is None:
             raise ValueError(f"{path}: row {number} needs an id and a prompt")
         out[key] = prompt

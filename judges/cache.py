@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS replies (
 INSERT = ("INSERT OR REPLACE INTO replies (key, model, prompt_version, request, reply, created) "
           "VALUES (?, ?, ?, ?, ?, ?)")
 GROUP_COMMIT_MAX = 256
+FLAG = "--cache-path"  # what the user sets (ClientConfig.cache_path), named in errors
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -64,10 +65,21 @@ def _result(reply: str) -> ChatResult:
 
 class ReplyCache:
     def __init__(self, path: str | Path) -> None:
+        """Open (or create) the cache file; its missing parent folders are created (the CLIs
+        refuse a missing folder before this, :func:`judges.paths.sqlite_file`). A folder, a file
+        that is not SQLite or one SQLite cannot open is a ValueError naming it."""
+        from judges.paths import output_path, sqlite_file
+
         self.path = Path(path)
+        output_path(self.path, FLAG, "file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = _connect(self.path)  # reads and synchronous puts (caller's thread)
-        self._db.execute(SCHEMA)
+        sqlite_file(self.path, FLAG)
+        try:
+            self._db = _connect(self.path)  # reads and synchronous puts (caller's thread)
+            self._db.execute(SCHEMA)
+        except sqlite3.DatabaseError as err:
+            raise ValueError(f"{FLAG} {self.path} cannot be used as a reply cache ({err}): give "
+                             "a new file name") from None
         self._queue: queue.Queue = queue.Queue()
         self._writer: threading.Thread | None = None
         self._lock = threading.Lock()

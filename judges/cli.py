@@ -25,6 +25,7 @@ from judges import agreement as agr
 from judges.answers import load_answers, load_questions, write_jsonl
 from judges.config import ClientConfig, add_config_flags, from_args, given_values, run_main
 from judges.data import DATA_ENV, data_dir
+from judges.paths import output_path, sqlite_file
 
 NOISY_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2", "openai")
 
@@ -37,7 +38,23 @@ def _client(args: argparse.Namespace):
     from judges.client import OpenAIChatClient
 
     config = from_args(ClientConfig, args)
+    _check_cache(config)
     return OpenAIChatClient(config), config
+
+
+def _check_cache(config: ClientConfig) -> None:
+    """A given --cache-path must be a SQLite file (or a new one) in a folder that exists: a
+    mistyped folder is an error, never a new empty cache somewhere else."""
+    if config.cache_path:
+        sqlite_file(config.cache_path, "--cache-path")
+
+
+def _check_output(folder: str | None, *names: str) -> None:
+    """Refuse an --output-dir that cannot take ``names`` before any judge call is paid for."""
+    if folder:
+        output_path(folder, "--output-dir", "folder")
+        for name in names:
+            output_path(Path(folder) / name, "--output-dir", "file")
 
 
 def _judge(args: argparse.Namespace, client):
@@ -60,6 +77,7 @@ def _write_config(out: Path, args: argparse.Namespace, config: ClientConfig | No
 
 
 def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
+    _check_output(args.output_dir, "agreement.json", "config.json", "verdicts.jsonl")
     root = data_dir(args.data_dir)
     items = agr.DATASETS[args.dataset](root)
     if args.limit:
@@ -107,6 +125,7 @@ def cmd_pairwise(args: argparse.Namespace) -> dict[str, Any]:
     from judges.metrics import style_controlled, win_rates
     from judges.pairwise import PairItem, summarize_pairs
 
+    _check_output(args.output_dir, "verdicts.jsonl", "summary.json", "config.json")
     questions = load_questions(Path(args.questions)) if args.questions else None
     answers = load_answers(Path(args.answers), questions)
     reference = load_answers(Path(args.reference), questions)
@@ -167,6 +186,7 @@ def cmd_rescore(args: argparse.Namespace) -> dict[str, Any]:
     from judges.records import ChatCallError
     from judges.rescore import endpoint_for, read_samples, task_report, write_verdicts
 
+    _check_output(args.output_dir, "results.json", "config.json")
     reference = Path(args.reference) if args.reference else None
     sets = [read_samples(Path(p), reference, args.limit) for p in args.samples]
     tasks = [s.task for s in sets]
@@ -176,6 +196,8 @@ def cmd_rescore(args: argparse.Namespace) -> dict[str, Any]:
     given = given_values(ClientConfig, args)
     recorded = next((s.recorded_judge for s in sets if s.recorded_judge), None)
     endpoint = endpoint_for(recorded, given, args.prompt)
+    _check_cache(endpoint.client)
+    _check_output(args.output_dir, *(f"verdicts_{s.task}.jsonl" for s in sets))
     items = [item for s in sets for item in s.items]
     try:
         verdicts, usage = judge_run(items, endpoint, both_orders=not args.one_order,
@@ -209,6 +231,8 @@ def cmd_susceptibility(args: argparse.Namespace) -> dict[str, Any]:
 
     from judges import susceptibility as sus
 
+    _check_output(args.output_dir, "summary.json", "rewrites.jsonl", "verdicts.jsonl",
+                  "config.json")
     root = data_dir(args.data_dir)
     pairs = sus.make_pairs(sus.read_rows(args.dataset, root), seed=args.seed)
     if args.limit:

@@ -118,14 +118,18 @@ def load_yaml(path: Path, cls: type) -> dict[str, Any]:
     """Settings for ``cls`` from a YAML mapping; unknown keys and bad YAML name the file."""
     import yaml
 
-    if not path.is_file():
+    from judges.paths import read_text
+
+    if not path.exists():
         raise ConfigError(f"config file {path} does not exist")
+    text = read_text(path, "config file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML ({err})") from None
+        problem = getattr(err, "problem", None) or " ".join(str(err).split())
+        raise ConfigError(f"{where}: not valid YAML ({problem})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of setting: value at the top level")
     data = {str(k).replace("-", "_"): v for k, v in data.items()}

@@ -41,10 +41,14 @@ class PriceTable:
             text = resources.files("judges").joinpath("prices.json").read_text(encoding="utf-8")
             source = "judges/prices.json"
         else:
-            if not Path(path).is_file():
-                raise ValueError(f"prices file {path} does not exist")
-            text, source = Path(path).read_text(encoding="utf-8"), str(path)
-        data = json.loads(text)
+            from judges.paths import read_text
+
+            text, source = read_text(path, "prices file"), str(path)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"prices file {source}:{err.lineno}:{err.colno}: not valid JSON "
+                             f"({err.msg})") from None
         table = data.get("prices") if isinstance(data, dict) else None
         if not isinstance(table, dict):
             raise ValueError(f"{source}: expected "

@@ -89,9 +89,11 @@ class PromptFiles(Generic[P]):
         """A shipped prompt by name (latest version unless ``version``), or a YAML file by path."""
         path = Path(name_or_path)
         if path.suffix in (".yaml", ".yml"):
-            if not path.is_file():
+            from judges.paths import read_text
+
+            if not path.exists():
                 raise ValueError(f"{self.what} file {path} does not exist")
-            return self.parse(path.read_text(encoding="utf-8"), str(path))
+            return self.parse(read_text(path, f"{self.what} file"), str(path))
         prompts = self.shipped()
         versions = sorted(v for (n, v) in prompts if n == name_or_path)
         if not versions:
