@@ -2,8 +2,8 @@
 
 ``LossModel.forward`` runs the transformer body, then the output head only at supervised
 positions (the vocabulary projection of unsupervised tokens is never computed), and returns the
-SUM of token cross-entropies. Computing the loss inside the wrapped module keeps DDP and FSDP
-hooks in the path (they wrap this module), and summing lets the trainer divide by the
+SUM of token cross-entropies (in chunks of supervised tokens: head_loss.py). Computing the
+loss inside the wrapped module keeps DDP and FSDP hooks in the path (they wrap this module), and summing lets the trainer divide by the
 supervised tokens of the whole optimizer step across micro-batches and ranks.
 """
 
@@ -24,16 +24,21 @@ def resolve_model(name: str) -> str:
     return resolve(name)
 
 
-def make_loss_model(model: Any) -> Any:
-    """An nn.Module around a causal LM whose forward returns (sum of CE, supervised count)."""
+def make_loss_model(model: Any, loss_chunk: int = 0) -> Any:
+    """An nn.Module around a causal LM whose forward returns the sum of token cross-entropies
+    at supervised positions; ``loss_chunk`` > 0: the head and loss in chunks of that many
+    tokens (head_loss.py), 0: full logits of the supervised positions."""
     import torch
-    import torch.nn.functional as F
+
+    from imitation_train.attention import packed_kwargs
+    from imitation_train.head_loss import head_loss
 
     class _LossModel(torch.nn.Module):
         def __init__(self, lm: Any) -> None:
             super().__init__()
             self.lm = lm
             hf = lm.get_base_model() if hasattr(lm, "get_base_model") else lm
+            self._config = hf.config
             self._body = getattr(hf, "base_model", None) if hf.base_model is not hf else None
             self._head = hf.get_output_embeddings()
             self._softcap = getattr(hf.config, "final_logit_softcapping", None)
@@ -42,22 +47,25 @@ def make_loss_model(model: Any) -> Any:
             self._no_split_modules = getattr(hf, "_no_split_modules", None)
 
         def forward(self, input_ids: Any, targets: Any, position_ids: Any = None,
-                    **attention_kwargs: Any) -> Any:
-            selected = targets != -100
-            if self._body is None or self._head is None:  # generic path: full logits
+                    supervised_index: Any = None, **attention_kwargs: Any) -> Any:
+            if supervised_index is None:
+                supervised_index = (targets.reshape(-1) != -100).nonzero().reshape(-1)
+            wanted = targets.reshape(-1).index_select(0, supervised_index)
+            attention_kwargs = packed_kwargs(self._config._attn_implementation,
+                                             attention_kwargs, input_ids.shape[1],
+                                             input_ids.device)
+            plain = isinstance(self._head, torch.nn.Linear) and self._head.bias is None
+            if self._body is None or not plain:  # generic path: the model's own logits
                 logits = self.lm(input_ids=input_ids, position_ids=position_ids,
-                                 use_cache=False, **attention_kwargs).logits[selected]
-            else:
-                hidden = self._body(input_ids=input_ids, position_ids=position_ids,
-                                    use_cache=False, **attention_kwargs).last_hidden_state
-                logits = self._head(hidden[selected])
-                if self._scale is not None:
-                    logits = logits * self._scale
-                if self._softcap is not None:
-                    logits = torch.tanh(logits / self._softcap) * self._softcap
-            if logits.dtype in (torch.bfloat16, torch.float16):
-                logits = logits.float()
-            return F.cross_entropy(logits, targets[selected], reduction="sum")
+                                 use_cache=False, **attention_kwargs).logits
+                logits = logits.reshape(-1, logits.shape[-1]).index_select(0, supervised_index)
+                logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
+                return torch.nn.functional.cross_entropy(logits, wanted, reduction="sum")
+            hidden = self._body(input_ids=input_ids, position_ids=position_ids,
+                                use_cache=False, **attention_kwargs).last_hidden_state
+            hidden = hidden.reshape(-1, hidden.shape[-1]).index_select(0, supervised_index)
+            return head_loss(hidden, self._head.weight, wanted, chunk=loss_chunk,
+                             scale=self._scale, softcap=self._softcap)
 
     return _LossModel(model)
 
@@ -68,14 +76,15 @@ def load_model(name_or_path: str, *, revision: str | None, attn: str, dtype: str
     import torch
     from transformers import AutoModelForCausalLM
 
-    from imitation_train.attention import NAME, register
+    from imitation_train.attention import OURS, register
 
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_pretrained(
-        name_or_path, revision=revision, attn_implementation="sdpa" if attn == NAME else attn,
+        name_or_path, revision=revision, attn_implementation="sdpa" if attn in OURS else attn,
         dtype=torch.float32)  # master weights in fp32; bf16 compute through autocast
-    if attn == NAME:
-        model.set_attn_implementation(register())
+    if attn in OURS:
+        register()
+        model.set_attn_implementation(attn)
     if added_tokens or model.get_input_embeddings().num_embeddings < tokenizer_len:
         model.resize_token_embeddings(tokenizer_len, mean_resizing=True)
     model.config.use_cache = False
@@ -103,18 +112,44 @@ def load_model(name_or_path: str, *, revision: str | None, attn: str, dtype: str
     return model
 
 
-def choose_attention(requested: str, packing: bool) -> tuple[str, str]:
-    """(attention implementation, batch layout) for the settings: ``auto`` picks varlen
-    attention for packing (flash-attention 2 on a GPU when installed, else ours)."""
-    from imitation_train.attention import NAME, flash_varlen_available
+def choose_attention(requested: str, packing: bool, device: str = "cpu",
+                     bf16: bool = False) -> tuple[str, str]:
+    """(attention implementation, batch layout) for the settings. ``auto`` with packing:
+    flash-attention 2 on a GPU when installed, else PyTorch's varlen_attn on a GPU that runs
+    it in bf16, else the per-example SDPA reference (attention.py). A path that cannot run
+    here is a ValueError naming the flag and the fix."""
+    from imitation_train import attention as a
 
     if not packing:
-        return ("sdpa" if requested in ("auto", NAME) else requested), "padded"
+        return ("sdpa" if requested in ("auto",) + a.OURS else requested), "padded"
+    gpu = device == "cuda"
     if requested == "auto":
-        return ("flash_attention_2" if flash_varlen_available() else NAME), "flat"
-    if requested in (NAME, "flash_attention_2"):
+        if gpu and a.flash_varlen_available():
+            return a.FLASH, "flat"
+        if gpu and bf16 and a.torch_varlen_available():
+            return a.TORCH_VARLEN, "flat"
+        return a.NAME, "flat"
+    if requested == a.TORCH_VARLEN and not (gpu and bf16 and a.torch_varlen_available()):
+        raise ValueError(f"--attn-implementation {a.TORCH_VARLEN} needs a CUDA GPU of compute "
+                         "capability >= 8.0 and bf16 (--precision bf16 or auto): PyTorch's "
+                         "varlen_attn is a flash-attention kernel; use auto or imitation_varlen")
+    if requested == a.FLEX and not a.flex_available():
+        raise ValueError(f"--attn-implementation {a.FLEX} needs torch.nn.attention."
+                         "flex_attention (torch >= 2.5); use auto or imitation_varlen")
+    if requested in a.FLAT:
         return requested, "flat"
     return requested, "rows"
+
+
+def compile_layers(model: Any) -> int:
+    """torch.compile each decoder layer in place (the classes in ``_no_split_modules``);
+    returns how many were compiled."""
+    hf = model.get_base_model() if hasattr(model, "get_base_model") else model
+    names = set(getattr(hf, "_no_split_modules", None) or ())
+    layers = [m for m in model.modules() if type(m).__name__ in names]
+    for layer in layers:
+        layer.compile()
+    return len(layers)
 
 
 def flops_per_token(model: Any, seq_len: int) -> float:

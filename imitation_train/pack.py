@@ -2,8 +2,8 @@
 
 Packed: examples go into rows of at most ``max_seq_len`` tokens by best-fit decreasing; each
 example's position ids restart at 0, and each example attends only to itself: either the
-micro-batch becomes one unpadded row with its example boundaries (``flat``: our varlen SDPA
-attention, or flash-attention 2's varlen kernel; see attention.py), or it stays a batch of rows
+micro-batch becomes one unpadded row with its example boundaries (``flat``: our packed
+attention paths, or flash-attention 2's varlen kernel; see attention.py), or it stays a batch of rows
 (``rows``) and transformers (5.x) turns the restarting position ids into a block-diagonal causal
 mask (``masking_utils.find_packed_sequence_indices``: sdpa, eager, flex). Targets are shifted
 per example before concatenation, so no example is trained to predict the next one's first
@@ -88,27 +88,18 @@ def collate(examples: Sequence[Example], batch: MicroBatch, pad_id: int, layout:
     - ``rows``: packed rows with position ids restarting per example (transformers builds a
       block-diagonal mask from them under sdpa / eager / flex);
     - ``flat``: the whole micro-batch as ONE row without padding, plus the example boundaries
-      (``packed_segments`` for imitation_varlen, ``cu_seq_lens_*`` for flash-attention 2).
+      (``packed_segments`` for imitation_varlen / imitation_flex, ``cu_seq_lens_*`` and
+      ``max_length_*`` for imitation_torch_varlen and flash-attention 2).
+
+    Every layout also carries ``supervised_index``, the flat positions where targets are
+    not -100 (the loss model reads it instead of a boolean mask on the device).
     """
     import torch
 
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if layout == "flat":
-        order = [i for row in batch for i in row]
-        ids = [t for i in order for t in examples[i].input_ids]
-        targets = [t for i in order for t in examples[i].targets]
-        pos = [p for i in order for p in range(len(examples[i]))]
-        bounds = [0]
-        for i in order:
-            bounds.append(bounds[-1] + len(examples[i]))
-        cu = torch.tensor(bounds, dtype=torch.int32)
-        longest = max(len(examples[i]) for i in order)
-        return {"input_ids": torch.tensor([ids]), "targets": torch.tensor([targets]),
-                "position_ids": torch.tensor([pos]),
-                "packed_segments": tuple(zip(bounds[:-1], bounds[1:])),
-                "cu_seq_lens_q": cu, "cu_seq_lens_k": cu, "max_length_q": longest,
-                "max_length_k": longest}
+        return _flat(examples, [i for row in batch for i in row], pad_id, multiple_of)
     rows_ids, rows_targets, rows_pos = [], [], []
     for row in batch:
         rows_ids.append([t for i in row for t in examples[i].input_ids])
@@ -121,15 +112,55 @@ def collate(examples: Sequence[Example], batch: MicroBatch, pad_id: int, layout:
         ids += [pad_id] * pad
         targets += [IGNORE] * pad
         pos += [0] * pad  # each pad token is a segment of its own (and comes last)
-    out = {"input_ids": torch.tensor(rows_ids, dtype=torch.long),
-           "targets": torch.tensor(rows_targets, dtype=torch.long)}
+    targets = torch.tensor(rows_targets, dtype=torch.long)
+    out = {"input_ids": torch.tensor(rows_ids, dtype=torch.long), "targets": targets,
+           "supervised_index": _supervised_index(targets)}
     if layout == "rows":
         out["position_ids"] = torch.tensor(rows_pos, dtype=torch.long)
     return out
 
 
+def _supervised_index(targets: Any) -> Any:
+    """Flat positions of the supervised tokens, found on the host so that the loss never
+    needs a data-dependent (synchronising) boolean index on the device."""
+    return (targets.reshape(-1) != IGNORE).nonzero().reshape(-1)
+
+
+def _flat(examples: Sequence[Example], order: list[int], pad_id: int,
+          multiple_of: int) -> dict[str, Any]:
+    """One unpadded row; with ``multiple_of`` > 1 the row is filled up to a multiple of it by
+    one trailing pad segment of its own (attends only to itself, target -100)."""
+    import torch
+
+    ids = [t for i in order for t in examples[i].input_ids]
+    targets = [t for i in order for t in examples[i].targets]
+    pos = [p for i in order for p in range(len(examples[i]))]
+    bounds = [0]
+    for i in order:
+        bounds.append(bounds[-1] + len(examples[i]))
+    pad = -len(ids) % multiple_of
+    if pad:
+        ids += [pad_id] * pad
+        targets += [IGNORE] * pad
+        pos += list(range(pad))
+        bounds.append(bounds[-1] + pad)
+    cu = torch.tensor(bounds, dtype=torch.int32)
+    longest = max(b - a for a, b in zip(bounds[:-1], bounds[1:]))
+    target_row = torch.tensor([targets])
+    return {"input_ids": torch.tensor([ids]), "targets": target_row,
+            "supervised_index": _supervised_index(target_row),
+            "position_ids": torch.tensor([pos]),
+            "packed_segments": tuple(zip(bounds[:-1], bounds[1:])),
+            "cu_seq_lens_q": cu, "cu_seq_lens_k": cu, "max_length_q": longest,
+            "max_length_k": longest}
+
+
 def to_device(batch: dict[str, Any], device: Any) -> dict[str, Any]:
-    return {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}
+    """Tensors to ``device``; to a GPU through pinned memory without waiting for the copy."""
+    if getattr(device, "type", device) != "cuda":
+        return {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}
+    return {k: v.pin_memory().to(device, non_blocking=True) if hasattr(v, "to") else v
+            for k, v in batch.items()}
 
 
 def batch_tokens(examples: Sequence[Example], batch: MicroBatch) -> tuple[int, int]:

@@ -48,10 +48,19 @@ class SFTConfig:
     gradient_checkpointing: bool = field(default=False, metadata=_h(
         "recompute activations in the backward pass (less memory, ~30% slower)"))
     attn_implementation: str = field(default="auto", metadata=_h(
-        "auto (packing: flash_attention_2 on a GPU when installed, else imitation_varlen, "
-        "per-example SDPA on one unpadded row; no packing: sdpa), or imitation_varlen, "
-        "flash_attention_2, sdpa, eager, flex_attention (sdpa/eager/flex: packed rows with a "
+        "auto (packing: flash_attention_2 on a GPU when installed, else "
+        "imitation_torch_varlen on a bf16 GPU, else imitation_varlen; no packing: sdpa), or "
+        "imitation_varlen (per-example SDPA on one unpadded row, the reference), "
+        "imitation_flex (flex_attention, document mask; compiled on a GPU), "
+        "imitation_torch_varlen (torch.nn.attention.varlen, GPU bf16), flash_attention_2, "
+        "sdpa, eager, flex_attention (sdpa/eager/flex_attention: packed rows with a "
         "block-diagonal mask); every choice keeps packed examples apart"))
+    loss_chunk: int = field(default=4096, metadata=_h(
+        "supervised tokens per chunk of the output head + cross-entropy (gradients computed "
+        "chunk by chunk, no full-vocabulary logits kept); 0: one pass over full logits"))
+    compile_layers: bool = field(default=False, metadata=_h(
+        "torch.compile each decoder layer (GPU; not with imitation_varlen, whose per-example "
+        "loop recompiles for every batch)"))
     lora: bool = field(default=False, metadata=_h("train LoRA adapters (peft) instead of all"))
     lora_r: int = field(default=16, metadata=_h("LoRA rank"))
     lora_alpha: int = field(default=32, metadata=_h("LoRA alpha"))
@@ -90,5 +99,7 @@ class SFTConfig:
             raise ValueError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.loss_chunk < 0:
+            raise ValueError(f"loss_chunk must be >= 0 (0: no chunking), got {self.loss_chunk}")
         if self.save_every < 0 or self.save_total_limit < 1:
             raise ValueError("save_every must be >= 0 and save_total_limit >= 1")

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from imitation_train.attention import FLEX
 from imitation_train.chat_encoding import ChatFormat, pad_id_for, prepare_format
 from imitation_train.checkpoint import find_resume, load_checkpoint, save_checkpoint
 from imitation_train.pack import MicroBatch, batch_tokens, collate, plan_epoch, to_device
@@ -123,6 +124,7 @@ class _Run:
     save_dtype: Any
     flops_per_token: float
     peak_tflops: float | None
+    attn: str
 
     @property
     def per_step(self) -> int:
@@ -135,8 +137,7 @@ def _setup(cfg: SFTConfig) -> _Run:
     from accelerate import Accelerator
     from transformers import AutoTokenizer, get_cosine_schedule_with_warmup
 
-    from imitation_train.model_setup import choose_attention, flops_per_token, load_model, \
-        make_loss_model, peak_tflops
+    from imitation_train.model_setup import flops_per_token, make_loss_model, peak_tflops
 
     accelerator = Accelerator(mixed_precision=_mixed_precision(cfg))
     launched = int(os.environ.get("WORLD_SIZE", "1"))
@@ -153,18 +154,14 @@ def _setup(cfg: SFTConfig) -> _Run:
     plan = full_plan([len(e) for e in data.examples], cfg, accelerator.num_processes)
     total_steps = math.ceil(len(plan) / (cfg.grad_accum * accelerator.num_processes))
     total_steps = min(total_steps, cfg.max_steps or total_steps)
-    lora = ({"r": cfg.lora_r, "alpha": cfg.lora_alpha, "dropout": cfg.lora_dropout,
-             "targets": cfg.lora_targets} if cfg.lora else None)
-    attn, layout = choose_attention(cfg.attn_implementation, cfg.packing)
-    log.info("attention: %s, batch layout: %s", attn, layout)
-    model = load_model(model_path, revision=cfg.revision, attn=attn, dtype=cfg.precision,
-                       added_tokens=len(added), tokenizer_len=len(tokenizer),
-                       gradient_checkpointing=cfg.gradient_checkpointing, lora=lora, seed=cfg.seed)
+    model, attn, layout = _build_model(cfg, accelerator.device.type, model_path, len(added),
+                                       len(tokenizer))
     fpt = flops_per_token(model, cfg.max_seq_len)
-    loss_model = make_loss_model(model)
+    loss_model = make_loss_model(model, cfg.loss_chunk)
     params = [p for p in loss_model.parameters() if p.requires_grad]
+    fused = accelerator.device.type == "cuda"  # one kernel for all parameters
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                  betas=(0.9, 0.95))
+                                  betas=(0.9, 0.95), fused=fused or None)
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else \
         int(cfg.warmup_ratio * total_steps)
     scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, total_steps)
@@ -173,21 +170,46 @@ def _setup(cfg: SFTConfig) -> _Run:
     params = [p for p in loss_model.parameters() if p.requires_grad]  # FSDP replaces them
     return _Run(cfg, accelerator, out, model_path, chat, data, plan, total_steps, layout,
                 loss_model, optimizer, scheduler, params, _base_dtype(model_path, cfg.revision),
-                fpt, peak_tflops(cfg.peak_tflops))
+                fpt, peak_tflops(cfg.peak_tflops), attn)
 
 
-def _optimizer_step(run: _Run, step: int) -> tuple[float, int, int]:
-    """One optimizer step at the plan's position for ``step``: (mean loss, tokens, supervised
-    tokens), all over every rank."""
-    import torch
+def _build_model(cfg: SFTConfig, device: str, model_path: str, added: int,
+                 tokenizer_len: int) -> tuple[Any, str, str]:
+    """(model, attention implementation, batch layout): the attention path chosen for the
+    device and precision, the model loaded with it, its decoder layers compiled if asked."""
+    from imitation_train.attention import NAME
+    from imitation_train.model_setup import choose_attention, compile_layers, load_model
 
+    attn, layout = choose_attention(cfg.attn_implementation, cfg.packing, device,
+                                    _mixed_precision(cfg) == "bf16")
+    if cfg.compile_layers and attn == NAME and layout == "flat":
+        raise ValueError("--compile-layers with --attn-implementation imitation_varlen would "
+                         "recompile for every batch (a Python loop over the examples): use "
+                         "auto on a GPU, imitation_flex, imitation_torch_varlen or "
+                         "flash_attention_2, or drop --compile-layers")
+    log.info("attention: %s, batch layout: %s", attn, layout)
+    lora = ({"r": cfg.lora_r, "alpha": cfg.lora_alpha, "dropout": cfg.lora_dropout,
+             "targets": cfg.lora_targets} if cfg.lora else None)
+    model = load_model(model_path, revision=cfg.revision, attn=attn, dtype=cfg.precision,
+                       added_tokens=added, tokenizer_len=tokenizer_len,
+                       gradient_checkpointing=cfg.gradient_checkpointing, lora=lora, seed=cfg.seed)
+    if cfg.compile_layers:
+        log.info("compiled %d decoder layers", compile_layers(model))
+    return model, attn, layout
+
+
+def _optimizer_step(run: _Run, step: int) -> tuple[Any, int, int]:
+    """One optimizer step at the plan's position for ``step``: (this rank's summed token loss
+    as a device tensor, tokens, supervised tokens over every rank). The token counts come
+    from the plan, which every rank holds whole, so nothing waits for the device."""
     acc, examples = run.accelerator, run.data.examples
     first = step * run.per_step
-    micro = run.plan[first:first + run.per_step][acc.process_index::acc.num_processes]
-    counts = torch.tensor([[float(c) for c in batch_tokens(examples, mb)] for mb in micro],
-                          device=acc.device).sum(0)
-    tokens, supervised = (int(v) for v in acc.reduce(counts, reduction="sum").tolist())
-    multiple = 8 if acc.device.type == "cuda" else 1
+    step_batches = run.plan[first:first + run.per_step]
+    counts = [batch_tokens(examples, mb) for mb in step_batches]
+    tokens, supervised = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    micro = step_batches[acc.process_index::acc.num_processes]
+    cuda = acc.device.type == "cuda"
+    multiple = (128 if run.attn == FLEX else 8) if cuda else 1
     pad_id = pad_id_for(run.chat)
     batches = (to_device(collate(examples, mb, pad_id, run.layout, multiple), acc.device)
                for mb in micro)
@@ -198,12 +220,25 @@ def _optimizer_step(run: _Run, step: int) -> tuple[float, int, int]:
     run.optimizer.step()
     run.scheduler.step()
     run.optimizer.zero_grad(set_to_none=True)
-    loss = acc.reduce(loss_sum, reduction="sum").item() / max(supervised, 1)
-    return loss, tokens, supervised
+    return loss_sum, tokens, supervised
+
+
+def _flush(acc: Any, pending: list[tuple[Any, int]], state: dict[str, Any]) -> float:
+    """Bring the pending steps' losses to the host (one all-reduce, one copy) into
+    ``state["losses"]``; returns the last step's loss. Called at logging and saving only."""
+    import torch
+
+    if pending:
+        sums = acc.reduce(torch.stack([loss for loss, _ in pending]), reduction="sum")
+        state["losses"] += [total / max(sup, 1) for total, (_, sup)
+                            in zip(sums.tolist(), pending)]
+        pending.clear()
+    return state["losses"][-1]
 
 
 def train(cfg: SFTConfig) -> TrainResult:
-    """Load, prepare, train (resuming when a checkpoint is there), save."""
+    """Load, prepare, train (resuming when a checkpoint is there), save. The loop never
+    waits for the device except at logging and checkpoint steps."""
     from tqdm.auto import tqdm
 
     run = _setup(cfg)
@@ -216,27 +251,31 @@ def train(cfg: SFTConfig) -> TrainResult:
     bar = tqdm(total=run.total_steps, initial=state["step"], desc="sft", unit="step",
                disable=not acc.is_main_process)
     window = [time.perf_counter(), 0, 0]  # start, tokens, supervised tokens
+    pending: list[tuple[Any, int]] = []  # (device loss sum, supervised tokens) per step
     run.loss_model.train()
     while state["step"] < run.total_steps:
-        loss, tokens, supervised = _optimizer_step(run, state["step"])
+        loss_sum, tokens, supervised = _optimizer_step(run, state["step"])
+        pending.append((loss_sum.detach(), supervised))
         state["step"] += 1
         state["micro_batch"] = min(state["step"] * run.per_step, len(run.plan))
         state["tokens"] += tokens
         state["supervised_tokens"] += supervised
-        state["losses"].append(loss)
         window[1] += tokens
         window[2] += supervised
         bar.update(1)
-        bar.set_postfix(loss=f"{loss:.4f}")
         done = state["step"] == run.total_steps
+        save = (cfg.save_every and state["step"] % cfg.save_every == 0) or done
         if state["step"] % cfg.log_every == 0 or done:
+            loss = _flush(acc, pending, state)  # waits for the device: the window is exact
             elapsed = max(time.perf_counter() - window[0], 1e-9)
+            bar.set_postfix(loss=f"{loss:.4f}")
             _log_metrics(acc, run.out / "train_log.jsonl", state, loss,
                          run.scheduler.get_last_lr()[0], window[1] / elapsed,
                          window[2] / elapsed, run.flops_per_token, run.peak_tflops,
                          acc.num_processes)
             window = [time.perf_counter(), 0, 0]
-        if (cfg.save_every and state["step"] % cfg.save_every == 0) or done:
+        if save:
+            _flush(acc, pending, state)
             save_checkpoint(acc, run.out, state["step"], {**state, "plan_key": key},
                             cfg.save_total_limit)
     bar.close()
