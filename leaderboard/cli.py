@@ -10,6 +10,7 @@
     imitation-leaderboard token create --user alice --scopes push,read
     imitation-leaderboard serve --db sqlite:///leaderboard.sqlite --port 8000
     imitation-leaderboard export --html site/
+    imitation-leaderboard study create --answers model.jsonl --reference teacher.jsonl --prompts 255
 
 Every command takes --db (default sqlite:///leaderboard.sqlite) and --settings FILE.yaml;
 ``python -m leaderboard.cli --help`` works the same.
@@ -26,6 +27,7 @@ from typing import Any, Sequence
 from judges.config import add_config_flags, from_args, run_main
 from leaderboard.push import TOKEN_ENV
 from leaderboard.settings import Settings
+from leaderboard.study.cli import add_parser as add_study_parser
 
 log = logging.getLogger("leaderboard")
 
@@ -178,6 +180,12 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
             "open": str((Path(args.html) / "index.html").resolve())}
 
 
+def cmd_study(args: argparse.Namespace) -> Any:
+    from leaderboard.study.cli import run
+
+    return run(args, (_engine, _existing_engine))
+
+
 def cmd_migrate(args: argparse.Namespace) -> dict[str, Any]:
     from leaderboard.db import current_revision
 
@@ -236,7 +244,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("token", help="create, revoke or list bearer tokens")
     p.add_argument("action", choices=("create", "revoke", "list"))
     p.add_argument("--user")
-    p.add_argument("--scopes", default="push,read", help="comma-separated: read,push,admin")
+    p.add_argument("--scopes", default="push,read", help="comma-separated: read,push,admin,rate")
     p.add_argument("--id", type=int, help="token id (revoke)")
     _common(p)
     p.set_defaults(func=cmd_token)
@@ -252,6 +260,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="create or upgrade the database schema")
     _common(p)
     p.set_defaults(func=cmd_migrate)
+    add_study_parser(sub, _common, cmd_study)
     return ap
 
 

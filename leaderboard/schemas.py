@@ -83,4 +83,4 @@ class AgreementPayload(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
-    scopes: list[Literal["read", "push", "admin"]] = Field(min_length=1)
+    scopes: list[Literal["read", "push", "admin", "rate"]] = Field(min_length=1)
