@@ -1,6 +1,7 @@
 """``imitation-leaderboard export --html DIR``: a static copy of every page to share (open
 index.html from disk or serve the folder with any static server). The pages are those of the
-registry (``leaderboard.pages``), rendered here without the web app. Links are relative; the
+registry (``leaderboard.pages``), rendered here without the web app; the main table's pages are
+index.html, index-2.html, ... (50 rows each, linked). Links are relative; the
 sort/filter script and the stylesheet are copied along; plots are matplotlib SVG images embedded
 in the pages (data URIs), so the folder works offline."""
 
@@ -13,7 +14,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from leaderboard import views
-from leaderboard.pages import PAGES, Query, Source, model_names, render_model, render_page
+from leaderboard.pages import (PAGES, PER_PAGE, Query, Source, model_names, paginate,
+                              render_model, render_page)
 from leaderboard.render import STATIC, Links, environment
 
 
@@ -51,6 +53,9 @@ def export_html(engine: Engine, out: Path, draws: int = 1000, seed: int = 1234) 
 
     for page in PAGES:
         put(top.page(page.name), render_page(env, top, page, src, Query()))
+        if page.name == "index":  # the main table's further pages: index-2.html, ...
+            for number in range(2, paginate(table.rows, 1, PER_PAGE).pages + 1):
+                put(top.listing(number), render_page(env, top, page, src, Query(page=number)))
     put(top.export("json"), json.dumps(views.table_json(table, table.rows), indent=1))
     put(top.export("csv"), views.table_csv(table, table.rows))
     names = model_names(engine)

@@ -7,7 +7,7 @@ import hashlib
 import re
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -81,6 +81,14 @@ class Links:
         if self.static_export:
             return f"{self.root}{'index' if name == 'index' else name}.html"
         return "/" if name == "index" else f"/{name}"
+
+    def listing(self, number: int, params: dict[str, str | int] | None = None) -> str:
+        """Page ``number`` of the main table: served with the visitor's filters and page size
+        (``params``), exported as index.html, index-2.html, ... (the defaults)."""
+        if self.static_export:
+            return f"{self.root}{'index' if number == 1 else f'index-{number}'}.html"
+        keep = dict(params or {}) | ({"page": number} if number > 1 else {})
+        return "/" + ("?" + urlencode(keep) if keep else "")
 
     def static(self, name: str) -> str:
         return f"{self.root}static/{name}"

@@ -50,8 +50,9 @@ def gaps(imitation: list[Estimate], base: list[Estimate], teacher: list[Estimate
          draws: int = 1000, seed: int = 1234, noise: np.ndarray | None = None) -> list[Gap]:
     """Gap closed for aligned lists (one entry per imitation row), vectorised over rows.
 
-    ``noise``: standard-normal draws of shape (3, >= rows, draws) to reuse (the table draws
-    them once for all its columns; each column's CI is still a valid marginal interval)."""
+    ``noise``: standard-normal draws of shape (3, rows, draws), row k for entry k (the table
+    gives each model its own, :func:`row_noise`, reused for all its columns; each column's CI
+    is still a valid marginal interval)."""
     out: list[Gap | None] = [None] * len(imitation)
     live = []
     for k, (i, b, t) in enumerate(zip(imitation, base, teacher)):
@@ -60,9 +61,9 @@ def gaps(imitation: list[Estimate], base: list[Estimate], teacher: list[Estimate
         else:
             live.append(k)
     if live:
-        if noise is None or noise.shape[1] < len(live):
-            noise = standard_noise(len(live), draws, seed)
-        z = noise[:, :len(live), :]
+        if noise is None or noise.shape[1] < len(imitation):
+            noise = standard_noise(len(imitation), draws, seed)
+        z = noise[:, :len(imitation), :] if len(live) == len(imitation) else noise[:, live, :]
 
         def redraw(items: list[Estimate], which: int) -> np.ndarray:
             mean = np.array([items[k].value for k in live], dtype=np.float32)[:, None]
@@ -84,6 +85,13 @@ def gaps(imitation: list[Estimate], base: list[Estimate], teacher: list[Estimate
 def standard_noise(rows: int, draws: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return rng.standard_normal((3, rows, draws), dtype=np.float32)
+
+
+def row_noise(key: int, draws: int, seed: int) -> np.ndarray:
+    """Standard-normal draws of shape (3, draws) for one table row (``key``: the model id), so
+    that its bootstrap interval does not depend on the other rows."""
+    rng = np.random.default_rng([seed % (1 << 63), key])
+    return rng.standard_normal((3, draws), dtype=np.float32)
 
 
 def ci95(est: Estimate) -> tuple[float, float] | None:

@@ -7,172 +7,28 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from leaderboard.db import read_session
-from leaderboard.models import Benchmark, Flag, Item, JudgeRun, Model, Run, Score
-from leaderboard.parse import Identity
-from leaderboard.stats import Estimate, Gap, ci95, gaps, paired_gap, standard_noise
+from leaderboard.models import Benchmark, Flag, Item, Model, Run, Score
+from leaderboard.stats import paired_gap
+from leaderboard.table import (Cell, Column, Latest, Row, Table, TableState,  # noqa: F401
+                               build_table, data_version, latest_scores)
 
 
-@dataclass(frozen=True)
-class Column:
-    id: int
-    task: str
-    metric: str
-    label: str
-    identity: str
-    higher_is_better: bool
-
-
-@dataclass
-class Cell:
-    value: float | None = None
-    stderr: float | None = None
-    n: int | None = None
-    low: float | None = None
-    high: float | None = None
-    gap: Gap | None = None
-    gap_note: str = ""
-
-
-@dataclass
-class Row:
-    id: int
-    name: str
-    kind: str
-    base: str
-    teacher: str
-    data_kind: str
-    tokens: int | None
-    params: int | None
-    status: str
-    source: str
-    cells: list[Cell] = field(default_factory=list)
-
-
-@dataclass
-class Table:
-    columns: list[Column]
-    rows: list[Row]
-
-
-def _column(b: Benchmark) -> Column:
-    ident = Identity(b.task, b.task_version, b.n_shot, b.chat_template, b.judge_model,
-                     b.judge_prompt, b.harness_version, b.metric, b.filter)
-    short = b.task.removeprefix("imitation_")
-    return Column(b.id, b.task, b.metric, f"{short} {b.metric}", ident.label(), b.higher_is_better)
-
-
-def data_version(engine: Engine) -> tuple[int, int]:
-    """Changes whenever a run is stored (cache key of the computed table)."""
-    with read_session(engine) as s:
-        count, top = s.execute(select(func.count(Run.id), func.max(Run.id))).one()
-        judges = s.scalar(select(func.count(JudgeRun.id))) or 0
-    return int(count or 0) * 1_000_003 + judges, int(top or 0)
-
-
-@dataclass(frozen=True)
-class Latest:
-    value: float
-    stderr: float | None
-    n: int | None
-    run_id: int
-    status: str
-    source: str
-
-
-def latest_scores(session: Session, bench_ids: list[int]) -> dict[tuple[int, int], Latest]:
-    """(model id, benchmark id) -> the newest run's score (plain tuples: fast on 20k rows)."""
-    query = (select(Run.model_id, Score.benchmark_id, Score.value, Score.stderr, Score.n, Run.id,
-                    Run.status, Run.source)
-             .join(Run, Score.run_id == Run.id).where(Score.benchmark_id.in_(bench_ids))
-             .order_by(Run.id))
-    return {(m, b): Latest(v, se, n, r, st, src)
-            for m, b, v, se, n, r, st, src in session.execute(query)}
-
-
-def build_table(engine: Engine, draws: int = 1000, seed: int = 1234,
-                where: tuple[Any, ...] | None = None) -> Table:
-    """The table of the benchmarks matching ``where`` (SQL conditions; default: the main
-    table's, each top-level task's primary metric), one row per model with a score there."""
-    with read_session(engine) as s:
-        conditions = where if where is not None else (Benchmark.headline, Benchmark.primary)
-        benches = s.scalars(select(Benchmark).where(*conditions)
-                            .order_by(Benchmark.task, Benchmark.id)).all()
-        latest = latest_scores(s, [b.id for b in benches])
-        used = {bid for _, bid in latest}
-        columns = [_column(b) for b in benches if b.id in used]
-        models = s.scalars(select(Model).options(
-            selectinload(Model.base), selectinload(Model.teacher),
-            selectinload(Model.checkpoint)).order_by(Model.kind, Model.name)).all()
-        last_run: dict[int, Latest] = {}
-        for (m, _), hit in latest.items():
-            if m not in last_run or hit.run_id > last_run[m].run_id:
-                last_run[m] = hit
-        rows = [_row(m, last_run.get(m.id), columns, latest) for m in models
-                if m.id in last_run]
-    by_name = {r.name: r for r in rows}
-    imitation_rows = sum(r.kind == "imitation" for r in rows)
-    noise = standard_noise(max(imitation_rows, 1), draws, seed) if imitation_rows else None
-    for k in range(len(columns)):
-        _fill_gaps(rows, by_name, k, draws, seed, noise)
-    return Table(columns, rows)
-
-
-def _row(m: Model, run: Latest | None, columns: list[Column],
-         latest: dict[tuple[int, int], Latest]) -> Row:
-    ckpt = m.checkpoint
-    row = Row(m.id, m.name, m.kind, m.base.name if m.base else "",
-              m.teacher.name if m.teacher else "", ckpt.data_kind if ckpt else "",
-              ckpt.imitation_tokens if ckpt else None, m.params,
-              run.status if run else "", run.source if run else "")
-    for col in columns:
-        hit = latest.get((m.id, col.id))
-        if hit is None:
-            row.cells.append(Cell())
-            continue
-        ci = ci95(Estimate(hit.value, hit.stderr, hit.n))
-        row.cells.append(Cell(hit.value, hit.stderr, hit.n, ci[0] if ci else None,
-                              ci[1] if ci else None))
-    return row
-
-
-def _fill_gaps(rows: list[Row], by_name: dict[str, Row], k: int, draws: int, seed: int,
-               noise: Any = None) -> None:
-    todo, trip = [], []
-    for row in rows:
-        if row.kind != "imitation" or row.cells[k].value is None:
-            continue
-        base, teacher = by_name.get(row.base), by_name.get(row.teacher)
-        if base is None or base.cells[k].value is None:
-            row.cells[k].gap_note = "no base score in this column"
-            continue
-        if teacher is None or teacher.cells[k].value is None:
-            row.cells[k].gap_note = "no teacher score in this column"
-            row.cells[k].gap = Gap(row.cells[k].value - base.cells[k].value, None, None, None,
-                                   "no teacher score")
-            continue
-        todo.append(row)
-        trip.append(tuple(Estimate(c.value, c.stderr, c.n) for c in  # type: ignore[arg-type]
-                          (row.cells[k], base.cells[k], teacher.cells[k])))
-    if todo:
-        results = gaps([t[0] for t in trip], [t[1] for t in trip], [t[2] for t in trip],
-                       draws=draws, seed=seed, noise=noise)
-        for row, gap in zip(todo, results):
-            row.cells[k].gap = gap
-            row.cells[k].gap_note = gap.reason
-
-
-def filter_rows(table: Table, base: str = "", data: str = "", teacher: str = "") -> list[Row]:
+def filter_rows(table: Table, base: str = "", data: str = "", teacher: str = "",
+                name: str = "") -> list[Row]:
     """Rows matching the filters (an imitation row matches on its own base/data/teacher; base
-    and teacher rows are kept when they are that base or teacher)."""
+    and teacher rows are kept when they are that base or teacher; ``name``: the model's name
+    contains it, ignoring case), in the table's order."""
     out = []
+    needle = name.casefold()
     for r in table.rows:
+        if needle and needle not in r.name.casefold():
+            continue
         own_base = r.base if r.kind == "imitation" else (r.name if r.kind == "base" else None)
         own_teacher = r.teacher if r.kind == "imitation" else (
             r.name if r.kind == "teacher" else None)

@@ -15,7 +15,7 @@ from leaderboard.ingest import (ConflictError, DuplicateRun, store_agreement, st
                                 store_push)
 from leaderboard.lineage import OwnershipError, model_json
 from leaderboard.models import Run
-from leaderboard.pages import Query, filter_query
+from leaderboard.pages import PageNotFound, Query, export_query, paginate
 from leaderboard.parse import PayloadError
 from leaderboard.routes.deps import (READ, BoardDep, HTTPProblem, body_doc, json_body,
                                      pusher)
@@ -24,7 +24,7 @@ from leaderboard.schemas import AgreementPayload, PublishedPayload, PushPayload
 
 router = APIRouter(prefix="/api", tags=["api"])
 Pusher = Annotated[auth.Principal, Depends(pusher)]
-Filters = Annotated[Query, Depends(filter_query)]
+Filters = Annotated[Query, Depends(export_query)]
 
 
 def _store(lb: Board, store: Callable[..., Any], payload: Any, who: auth.Principal
@@ -90,15 +90,32 @@ def get_model(name: str, lb: BoardDep) -> dict[str, Any]:
     return found
 
 
+def _board_page(lb: Board, query: Query) -> tuple[views.Table, list[views.Row], dict[str, int]]:
+    """The table, the rows of the page asked for (every matching row without ``per_page``) and
+    the paging fields (404 past the last page)."""
+    table = lb.cache.get()
+    try:
+        pager = paginate(views.filter_rows(table, **query.filters()), query.page, query.per_page)
+    except PageNotFound as err:
+        raise HTTPProblem(404, str(err)) from None
+    paging = {"total": pager.total}
+    if query.per_page:
+        paging |= {"page": pager.page, "pages": pager.pages, "per_page": pager.per_page}
+    return table, list(pager.items), paging
+
+
 @router.get("/leaderboard.json", dependencies=[Depends(READ)])
 def board_json(lb: BoardDep, query: Filters) -> JSONResponse:
-    table = lb.cache.get()
-    return JSONResponse(views.table_json(table, views.filter_rows(table, **query.filters())))
+    """The main table (filters: base, data, teacher, q); every matching row, or one page of
+    ``per_page`` rows (``page``, 1-based) with ``total`` and ``pages``."""
+    table, rows, paging = _board_page(lb, query)
+    return JSONResponse(views.table_json(table, rows) | paging)
 
 
 @router.get("/leaderboard.csv", dependencies=[Depends(READ)])
 def board_csv(lb: BoardDep, query: Filters) -> Response:
-    table = lb.cache.get()
-    return Response(views.table_csv(table, views.filter_rows(table, **query.filters())),
-                    media_type="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=leaderboard.csv"})
+    """The same as CSV (one line per model and column); X-Total-Count: the matching models."""
+    table, rows, paging = _board_page(lb, query)
+    return Response(views.table_csv(table, rows), media_type="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=leaderboard.csv",
+                             "X-Total-Count": str(paging["total"])})

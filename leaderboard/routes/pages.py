@@ -8,7 +8,7 @@ from typing import Callable
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
-from leaderboard.pages import PAGES, Page, Query, render_model
+from leaderboard.pages import PAGES, Page, PageNotFound, Query, render_model
 from leaderboard.render import Links
 from leaderboard.routes.deps import READ, BoardDep, HTTPProblem
 
@@ -18,7 +18,10 @@ router = APIRouter(tags=["pages"], dependencies=[Depends(READ)],
 
 def _show(page: Page) -> Callable[..., HTMLResponse]:
     def show(lb: BoardDep, query: Query = Depends(page.query)) -> HTMLResponse:
-        return HTMLResponse(lb.page(page, query))
+        try:
+            return HTMLResponse(lb.page(page, query))
+        except PageNotFound as err:
+            raise HTTPProblem(404, str(err)) from None
 
     show.__name__ = f"page_{page.name}"
     return show

@@ -16,24 +16,26 @@ from leaderboard.settings import Settings
 
 
 class TableCache:
-    """The computed main table and the pages rendered from it, kept until a run or judge result
-    is stored (the data version changes); one computation at a time."""
+    """The main table and the pages rendered from it, kept until a run or judge result is stored
+    (the data version changes). Then the table is refreshed incrementally
+    (:class:`leaderboard.table.TableState`: only the models whose runs changed, and the gaps
+    that read them, are recomputed) and the rendered pages are dropped; one refresh at a time.
+    Each server process keeps its own, derived from committed data."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine, self.settings = engine, settings
         self._lock = threading.Lock()
         self._key: tuple[int, int] | None = None
-        self._table: views.Table | None = None
+        self.state = views.TableState(engine, settings.bootstrap_draws, settings.seed)
         self._pages: dict[Any, str] = {}
 
     def get(self) -> views.Table:
         key = views.data_version(self.engine)
         with self._lock:
-            if key != self._key or self._table is None:
-                self._table = views.build_table(self.engine, self.settings.bootstrap_draws,
-                                                self.settings.seed)
+            if key != self._key or self.state.table is None:
+                self.state.refresh()
                 self._key, self._pages = key, {}
-            return self._table
+            return self.state.table  # type: ignore[return-value]
 
     def page(self, name: Any, build: Callable[[views.Table], str]) -> str:
         """A rendered page for this data version (``build(table)`` on a miss)."""

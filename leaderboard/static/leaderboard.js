@@ -60,6 +60,13 @@
   }
   name.addEventListener("input", applyFilters);
   selects.forEach(function (pair) { pair[1].addEventListener("change", applyFilters); });
-  document.getElementById("filters").addEventListener("submit", function (e) { e.preventDefault(); applyFilters(); });
+  var form = document.getElementById("filters");
+  if (form.dataset.mode !== "server") {  // a static export: no server to ask
+    Array.prototype.forEach.call(form.querySelectorAll(".served-only"), function (el) { el.hidden = true; });
+  }
+  form.addEventListener("submit", function (e) {
+    if (form.dataset.mode === "server") { return; }  // the server filters every page
+    e.preventDefault(); applyFilters();
+  });
   applyFilters();
 })();
