@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from leaderboard.db import read_session
+from leaderboard.lineage import card_history
 from leaderboard.models import Benchmark, Flag, Item, Model, Run, Score
 from leaderboard.stats import paired_gap
 from leaderboard.table import (Cell, Column, Latest, Row, Table, TableState,  # noqa: F401
@@ -110,7 +111,10 @@ def model_page(engine: Engine, name: str) -> dict[str, Any] | None:
         paired = _paired_gaps(s, m) if m.base is not None and m.teacher is not None else []
         return {"model": m, "base": m.base.name if m.base else None,
                 "teacher": m.teacher.name if m.teacher else None,
+                "owner": m.owner.name if m.owner else None,
                 "card": m.checkpoint.card if m.checkpoint else None,
+                "card_version": m.checkpoint.version if m.checkpoint else None,
+                "card_history": card_history(s, m),
                 "card_json": json.dumps(m.checkpoint.card, indent=2) if m.checkpoint else "",
                 "runs": runs, "flags": flags,
                 "scores": sorted(scores.values(), key=lambda t: (not t[1].headline, t[1].task,

@@ -45,7 +45,8 @@ def test_push_folder_file_and_card_then_export(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "push", str(imi / "results.json"), "--samples",
                            str(imi / "samples_imitation_mmlu.jsonl"), "--card",
                            str(tmp_path / "card.json"), "--db", db)
-    assert code == 0 and out["model"] == "smol-imi" and out["status"] == "verified"
+    assert code == 0 and out["model"] == "smol-imi" and out["status"] == "unverified"
+    assert "imitation_nq_open_0shot: no samples logged" in out["detail"]  # only MMLU's given
     code, out, _ = run_cli(capsys, "push", str(tmp_path), "--db", db)  # a tree of runs
     assert code == 0 and [Path(r["folder"]).name for r in out] == ["r1", "r2"]
     assert out[0]["duplicate"] is True  # r1 again; r2 without its card is another row
