@@ -57,14 +57,23 @@ def _pandalm_label(value: object) -> Label:
 
 
 def load_pandalm(root: Path) -> list[HumanItem]:
-    """PandaLM testset-v1: 999 pairs, 3 annotators each (0 = tie, 1, 2)."""
+    """PandaLM testset-v1: 999 pairs, 3 annotators each (0 = tie, 1, 2); a file in the same
+    format with annotator1..K (``imitation-leaderboard study export``) reads the same way."""
     rows = json.loads(_need(root, PANDALM_FILES["testset"], "PandaLM test set").read_text())
     items = []
     for row in rows:
         question = row["instruction"] + (f"\n\n{row['input']}" if row.get("input") else "")
         items.append(HumanItem(str(row["idx"]), question, row["response1"], row["response2"],
-                               tuple(_pandalm_label(row[f"annotator{k}"]) for k in (1, 2, 3))))
+                               tuple(_pandalm_label(row[key]) for key in _annotators(row))))
     return items
+
+
+def _annotators(row: dict[str, object]) -> list[str]:
+    """annotator1, annotator2, ... (PandaLM has 3; a rating study's export may have more)."""
+    keys, k = [], 1
+    while f"annotator{k}" in row:
+        keys, k = keys + [f"annotator{k}"], k + 1
+    return keys
 
 
 def load_autoj(root: Path) -> list[HumanItem]:

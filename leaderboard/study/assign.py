@@ -3,7 +3,8 @@
 The next pair for a rater is the real pair with the fewest ratings + held (open, not expired)
 assignments that this rater has not seen and that has fewer than ``raters_per_pair`` of them
 (ties broken by a per-rater hash, so raters do not all start on the same pair). Attention
-checks are given to every rater, spread among their real pairs at random (seeded). An open
+checks are given to every rater, spread among their real pairs at random (seeded); a rater who
+runs out of pairs to rate after rating some gets the checks left. An open
 assignment not answered within ``hold_minutes`` may be handed to another rater.
 
 Both steps run in one write transaction (``leaderboard.db.write_session``: BEGIN IMMEDIATE on
@@ -108,8 +109,8 @@ def _choose(s: Session, study: Study, rater: str) -> StudyPair | None:
     checks = [p for p in pairs if p.kind == "check" and p.id not in seen]
     real_left = max(0, study.per_rater - real_done)
     real = _real_candidate(s, study, rater, pairs, seen) if real_left else None
-    if real is None and real_left:
-        return None  # every pair has its raters: nothing for this rater (checks included)
+    if real is None and real_left:  # every pair has its raters: a rater who rated some
+        return checks[0] if checks and real_done else None  # still gets the checks
     if checks:
         draw = random.Random(f"{study.seed}:{rater}:{len(seen)}").random()
         if draw < len(checks) / (len(checks) + real_left):

@@ -79,7 +79,7 @@ def _spec(args: argparse.Namespace) -> Any:
     return StudySpec(name=name, answers=Path(args.answers), reference=Path(args.reference),
                      prompts=args.prompts, raters_per_pair=args.raters_per_pair,
                      attention_checks=args.attention_checks, per_rater=args.per_rater,
-                     seed=args.seed, questions=Path(args.questions) if args.questions else None,
+                     seed=getattr(args, "seed", 0), questions=Path(args.questions) if args.questions else None,
                      hold_minutes=args.hold_minutes)
 
 
@@ -106,12 +106,11 @@ def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None],
                    help="create: real pairs one rater rates at most (default: all)")
     p.add_argument("--hold-minutes", type=int, default=30,
                    help="create: an unanswered pair goes to another rater after this long")
-    p.add_argument("--seed", type=int, default=0, help="create: sampling and bootstrap seed")
     p.add_argument("--format", default=None,
                    help="results: text (default) or json; export/import: pandalm (default)")
     p.add_argument("--output", help="export: the folder to write")
     p.add_argument("--verdicts", help="judge: imitation-judge pairwise's verdicts.jsonl")
     p.add_argument("--judge", help="judge: its name, 'MODEL with PROMPT' (default: from the file)")
     p.add_argument("--limit", type=int, default=None, help="import: first N rows only")
-    common(p)
+    common(p)  # its --seed (the settings' bootstrap seed) is also create's sampling seed
     p.set_defaults(func=func)

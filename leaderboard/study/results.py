@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, select
 
-from judges.agreement import compare, majority
+from judges.agreement import compare, load_verdicts, majority
 from judges.jsonl import iter_jsonl
 from leaderboard.db import read_session, write_session
 from leaderboard.study import stats
@@ -154,10 +154,13 @@ def panel_rows(engine: Engine) -> list[dict[str, Any]]:
 
 def _read_verdicts(path: Path) -> tuple[str, dict[str, str]]:
     """(judge, {id: label}) from ``imitation-judge pairwise``'s verdicts.jsonl (outcome from
-    the candidate's side) or ``{"id", "verdict"}`` rows."""
+    the candidate's side), ``{"id", "verdict"}`` rows, or PandaLM's shipped verdict files
+    (``judges.agreement.load_verdicts``; these do not name their judge)."""
     judge, out = "", {}
     if not path.is_file():
         raise ValueError(f"verdict file {path} does not exist")
+    if path.read_text(encoding="utf-8").lstrip().startswith("["):  # PandaLM's shipped files
+        return "", dict(load_verdicts(path))
     for number, row in iter_jsonl(path):
         if "outcome" in row and row.get("outcome") in OUTCOME_LABELS:
             label = OUTCOME_LABELS[row["outcome"]]

@@ -1,0 +1,239 @@
+"""Rating studies on the store (SQLite): Fleiss' kappa against the textbook, a synthetic study
+whose raters behave in known ways (hand-computed rates and kappa, with and without the careless
+rater the attention checks catch, and an LLM judge's agreement with them), the assignment rules,
+the PandaLM import/export read back by the judges' reader, and the CLI's one-line errors."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from judges import agreement as agr
+from leaderboard.cli import main
+from leaderboard.db import read_session, write_session
+from leaderboard.models import utcnow
+from leaderboard.study import assign, build, results, stats
+from leaderboard.study.tables import Assignment, StudyPair
+from tests.leaderboard.study_helpers import (CHOICE, answer_files, make_study, rate_all,
+                                             side)
+
+# Fleiss (1971) as on Wikipedia's "Fleiss' kappa": 10 subjects, 14 raters, 5 categories
+FLEISS_TABLE = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0],
+                [2, 2, 8, 1, 1], [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2],
+                [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+TRUTH = {"0": "1", "1": "1", "2": "tie", "3": "2", "4": "1", "5": "tie"}
+CARELESS = {"0": "2", "1": "tie", "2": "1", "3": "1", "4": "2", "5": "2"}
+JUDGE = {"0": "win", "1": "win", "2": "win", "3": "loss", "4": "win", "5": "tie"}
+
+
+def test_fleiss_kappa_textbook_example():
+    got = stats.fleiss_kappa(FLEISS_TABLE)
+    assert got.fleiss_kappa == pytest.approx(0.210, abs=5e-4)
+    assert got.human_agreement == pytest.approx(0.378, abs=5e-4)
+    assert stats.fleiss_kappa([[3, 0, 0], [0, 3, 0], [0, 0, 3]]).fleiss_kappa == 1.0
+    assert stats.fleiss_kappa([[1, 0, 0]]).fleiss_kappa is None  # no pair rated twice
+
+
+@pytest.fixture
+def synthetic(sqlite_engine, tmp_path):
+    """6 prompts, 4 ratings each, 2 attention checks: three raters who always give the true
+    label and one careless rater (fixed arbitrary labels, the broken answer on checks)."""
+    made = make_study(sqlite_engine, tmp_path, prompts=6, raters=4, checks=2, total=8)
+    code = made["rate_url"].rsplit("/", 1)[1]
+    with write_session(sqlite_engine) as s:  # the sample is seeded; pin the keys for TRUTH
+        pairs = s.scalars(select(StudyPair).where(StudyPair.kind == "real")
+                          .order_by(StudyPair.position)).all()
+        for k, pair in enumerate(pairs):
+            pair.key = str(k)
+    honest = lambda kind, key: "1" if kind == "check" else TRUTH[key]  # noqa: E731
+    careless = lambda kind, key: "2" if kind == "check" else CARELESS[key]  # noqa: E731
+    for rater in ("honest-1", "honest-2", "honest-3"):
+        assert rate_all(sqlite_engine, code, rater, honest) == 8
+    assert rate_all(sqlite_engine, code, "careless", careless) == 8
+    return sqlite_engine, made
+
+
+def test_synthetic_study_hand_computed_figures(synthetic, tmp_path):
+    engine, made = synthetic
+    verdicts = tmp_path / "verdicts.jsonl"
+    verdicts.write_text("".join(json.dumps({"id": k, "outcome": o, "judge": "gpt-4o",
+                                            "prompt": "pairwise-v1"}) + "\n"
+                                for k, o in JUDGE.items()))
+    added = results.add_judge_verdicts(engine, str(made["id"]), verdicts)
+    assert added["pairs_judged"] == 6 and added["judge"] == "gpt-4o with pairwise-v1"
+    res = results.study_results(engine, "vicuna vs chatgpt")
+    assert res["failed_raters"] == ["careless"] and res["ratings"] == 24
+    checked, everyone = res["results"]["checked raters"], res["results"]["all raters"]
+    # the honest raters always agree: kappa 1; win 3/6, equal or better 5/6
+    assert checked["fleiss_kappa"] == pytest.approx(1.0) and checked["raters"] == 3
+    assert checked["win_rate"]["value"] == pytest.approx(3 / 6)
+    assert checked["equal_or_better"]["value"] == pytest.approx(5 / 6)
+    # with the careless rater: every pair 3-1, P = 0.5; labels 1: 11, 2: 6, tie: 7 of 24
+    expected = 206 / 576
+    assert everyone["fleiss_kappa"] == pytest.approx((0.5 - expected) / (1 - expected))
+    assert everyone["human_agreement"] == pytest.approx(0.5)
+    assert everyone["win_rate"]["value"] == pytest.approx((3 * 0.75 + 2 * 0.25) / 6)
+    assert everyone["equal_or_better"]["value"] == pytest.approx(4.5 / 6)
+    low, high = everyone["win_rate"]["low"], everyone["win_rate"]["high"]
+    assert 0 <= low < everyone["win_rate"]["value"] < high <= 1
+    for figures in (checked, everyone):  # the majority is the truth either way
+        judge = figures["judges"]["gpt-4o with pairwise-v1"]
+        assert judge["agreement_with_ties"] == pytest.approx(5 / 6)
+        assert judge["agreement_without_ties"] == pytest.approx(1.0)
+        assert judge["n_without_ties"] == 4
+    text = results.text_report(res)
+    assert "careless" in text and "kappa 1.000" in text
+    rows = results.panel_rows(engine)
+    assert {r["source"] for r in rows} == {f"rating study #{made['id']}, all raters",
+                                           f"rating study #{made['id']}, checked raters"}
+
+
+def test_export_is_read_by_the_judges_agreement_reader(synthetic, tmp_path):
+    engine, made = synthetic
+    verdicts = tmp_path / "v.jsonl"
+    verdicts.write_text("".join(json.dumps({"id": k, "verdict": "1"}) + "\n" for k in TRUTH))
+    results.add_judge_verdicts(engine, str(made["id"]), verdicts, judge="always-1 with p")
+    out = results.export_pandalm(engine, str(made["id"]), tmp_path / "export")
+    assert out["pairs"] == 6 and out["left_out_incomplete"] == 0
+    items = agr.load_pandalm(tmp_path / "export")
+    assert [len(it.humans) for it in items] == [4] * 6
+    by_id = {it.id: it for it in items}
+    assert {k: agr.majority(by_id[k].humans) for k in TRUTH} == TRUTH
+    assert sorted(by_id["3"].humans) == ["1", "2", "2", "2"]
+    judged = agr.load_verdicts(Path(out["judge_verdicts"]["always-1 with p"]))
+    report = agr.agreement_report(items, judged)
+    assert report["judge_vs_majority"]["agreement_with_ties"] == pytest.approx(3 / 6)
+
+
+def test_pandalm_import_matches_the_judges_agreement(sqlite_engine, data_dir, tmp_path):
+    """Imported PandaLM labels + PandaLM's shipped gpt-3.5 verdicts give the figures
+    imitation-judge agreement gives on the same 60 pairs; the export round-trips."""
+    testset = data_dir / agr.PANDALM_FILES["testset"]
+    made = build.import_pandalm(sqlite_engine, testset, "pandalm-60", limit=60)
+    assert made == {"id": made["id"], "name": "pandalm-60", "pairs": 60, "raters": 3,
+                    "ratings": 180}
+    shipped = data_dir / agr.PANDALM_FILES["gpt-3.5-turbo"]
+    results.add_judge_verdicts(sqlite_engine, "pandalm-60", shipped, judge="gpt-3.5-turbo")
+    ours = results.study_results(sqlite_engine, "pandalm-60")["results"]["all raters"]
+    items = agr.load_pandalm(data_dir)[:60]
+    theirs = agr.agreement_report(items, agr.load_verdicts(shipped))
+    mine = ours["judges"]["gpt-3.5-turbo"]
+    for key in ("agreement_with_ties", "agreement_without_ties", "cohen_kappa", "scored"):
+        assert mine[key] == pytest.approx(theirs["judge_vs_majority"][key])
+    assert ours["fleiss_kappa"] == pytest.approx(theirs["fleiss_kappa_humans"])
+    results.export_pandalm(sqlite_engine, "pandalm-60", tmp_path / "out")
+    again = agr.load_pandalm(tmp_path / "out")
+    assert [(i.id, i.question, i.response1, i.response2, i.humans) for i in again] == [
+        (i.id, i.question, i.response1, i.response2, i.humans) for i in items]
+
+
+def test_assignment_rules(sqlite_engine, tmp_path):
+    made = make_study(sqlite_engine, tmp_path, prompts=5, raters=2, checks=1, per_rater=3)
+    code = made["rate_url"].rsplit("/", 1)[1]
+    first = assign.next_pair(sqlite_engine, code, "ann")
+    assert set(first) == {"assignment", "prompt", "left", "right", "progress", "finished"}
+    assert first["progress"] == {"done": 0, "total": 4}  # 3 real pairs + 1 check
+    assert assign.next_pair(sqlite_engine, code, "ann") == first  # a reload: the same pair
+    reference_left, _, _ = side(sqlite_engine, first["assignment"])
+    choice = CHOICE[("1", reference_left)]
+    assert assign.submit(sqlite_engine, code, "ann", first["assignment"], choice)["stored"]
+    again = assign.submit(sqlite_engine, code, "ann", first["assignment"], choice)
+    assert again == {"stored": False, "progress": {"done": 1, "total": 4}}  # idempotent
+    with pytest.raises(assign.StudyError) as err:
+        assign.submit(sqlite_engine, code, "ann", first["assignment"], "equal")
+    assert err.value.status == 409
+    with pytest.raises(assign.StudyError) as err:  # another rater's assignment
+        assign.submit(sqlite_engine, code, "bob", first["assignment"], "equal")
+    assert err.value.status == 404
+    for rater in ("ann", "bob", "cy", "dee"):
+        rate_all(sqlite_engine, code, rater, lambda kind, key: "tie")
+    with read_session(sqlite_engine) as s:
+        rows = s.execute(select(Assignment.rater, StudyPair.kind, StudyPair.id).join(
+            StudyPair, StudyPair.id == Assignment.pair_id)).all()
+    real = [(r, p) for r, kind, p in rows if kind == "real"]
+    assert len(real) == len(set(real)) == 10  # 5 pairs x 2 raters, nobody twice on a pair
+    per_rater = {r: sum(1 for x, _ in real if x == r) for r in ("ann", "bob", "cy", "dee")}
+    assert per_rater == {"ann": 3, "bob": 3, "cy": 3, "dee": 1}  # capped at 3 each
+    assert sum(1 for _, kind, _ in rows if kind == "check") == 4  # every rater got the check
+    build.close_study(sqlite_engine, str(made["id"]))
+    assert assign.next_pair(sqlite_engine, code, "eve")["finished"]
+    with pytest.raises(assign.StudyError):
+        assign.next_pair(sqlite_engine, "no-such-study-code", "eve")
+
+
+def test_balance_and_expired_holds(sqlite_engine, tmp_path):
+    made = make_study(sqlite_engine, tmp_path, prompts=3, raters=1)
+    code = made["rate_url"].rsplit("/", 1)[1]
+    held = [assign.next_pair(sqlite_engine, code, r)["assignment"] for r in ("a", "b", "c")]
+    keys = [side(sqlite_engine, h)[2] for h in held]
+    assert len(set(keys)) == 3  # the least-rated pair first: each rater holds another
+    assert assign.next_pair(sqlite_engine, code, "d")["finished"]  # every pair is held
+    with write_session(sqlite_engine) as s:  # a's hold expires
+        s.execute(update(Assignment).where(Assignment.public_id == held[0])
+                  .values(created_at=utcnow() - timedelta(hours=2)))
+    taken = assign.next_pair(sqlite_engine, code, "d")
+    assert side(sqlite_engine, taken["assignment"])[2] == keys[0]  # d gets a's pair
+    with pytest.raises(assign.StudyError) as err:  # a's late answer: the slot went to d
+        assign.submit(sqlite_engine, code, "a", held[0], "left")
+    assert err.value.status == 404
+
+
+def test_create_is_reproducible_and_validated(sqlite_engine, tmp_path):
+    model, ref = answer_files(tmp_path, 30)
+    spec = build.StudySpec("one", model, ref, prompts=10, attention_checks=3, seed=5)
+    keys = []
+    for name in ("one", "two"):
+        made = build.create_study(sqlite_engine, build.StudySpec(name, model, ref, 10,
+                                                                 attention_checks=3, seed=5))
+        with read_session(sqlite_engine) as s:
+            keys.append([p.key for p in s.scalars(select(StudyPair).where(
+                StudyPair.study_id == made["id"]).order_by(StudyPair.position))])
+    assert keys[0] == keys[1] and len(keys[0]) == 13
+    with pytest.raises(ValueError, match="exists already"):
+        build.create_study(sqlite_engine, spec)
+    with pytest.raises(ValueError, match="--prompts 31 but only 30 ids"):
+        build.create_study(sqlite_engine, build.StudySpec("x", model, ref, 31))
+    with pytest.raises(ValueError, match="--raters-per-pair must be at least 1"):
+        build.create_study(sqlite_engine, build.StudySpec("x", model, ref, 3,
+                                                          raters_per_pair=0))
+    broken = build.corrupt("The cat sat on the mat and looked at the bird outside.",
+                           random.Random(0))
+    assert broken != "The cat sat on the mat and looked at the bird outside."
+
+
+def test_cli_study_commands_and_errors(tmp_path, capsys):
+    model, ref = answer_files(tmp_path, 12)
+    db = ["--db", f"sqlite:///{tmp_path / 'lb.sqlite'}"]
+    assert main(["study", "create", "--answers", str(model), "--reference", str(ref),
+                 "--prompts", "4", "--attention-checks", "1", "--name", "s", *db]) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert made["pairs"] == 4 and made["rate_url"].startswith("/rate/")
+    assert main(["study", "list", *db]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["name"] == "s"
+    assert main(["study", "results", "s", *db]) == 0
+    assert "4 pairs, 0 with 3 ratings" in capsys.readouterr().out
+    assert main(["study", "results", "s", "--format", "json", *db]) == 0
+    assert json.loads(capsys.readouterr().out)["pairs"] == 4
+    assert main(["study", "close", "s", *db]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "closed"
+    assert main(["study", "export", "s", "--output", str(tmp_path / "out"), *db]) == 0
+    assert json.loads(capsys.readouterr().out)["left_out_incomplete"] == 4
+    bad = [(["study", "create", "--answers", str(tmp_path / "none.jsonl"), "--reference",
+             str(ref), "--prompts", "2"], "does not exist"),
+           (["study", "create", "--answers", str(model), "--reference", str(ref),
+             "--prompts", "99"], "--prompts 99 but only 12"),
+           (["study", "create", "--answers", str(model), "--reference", str(ref)],
+            "needs --prompts"),
+           (["study", "results", "nope"], "no study 'nope'"),
+           (["study", "export", "s", "--format", "csv", "--output", "x"], "--format 'csv'"),
+           (["study", "import", str(model), "--name", "imp"], "not JSON"),
+           (["study", "judge", "s", "--verdicts", str(model)], "expected an imitation-judge")]
+    for argv, message in bad:
+        assert main([*argv, *db]) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
