@@ -4,6 +4,7 @@
                 POST   /api/published         push    published numbers with their source
                 POST   /api/judge-agreement   push    an imitation-judge agreement.json
                 GET    /api/runs/{id}         read    a run: results JSON verbatim + status
+                GET    /api/models/{name}     read    a model: owner, card + its versions, runs
                 GET    /api/leaderboard.json  read    the main table (filters: base, data, teacher)
                 GET    /api/leaderboard.csv   read    the same as CSV
     tokens.py   GET    /api/tokens            admin   list tokens (never their text)
