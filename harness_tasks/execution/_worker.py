@@ -58,6 +58,7 @@ class Worker:
         self.hardening = {"nondumpable": _prctl(4, 0), "subreaper": _prctl(36, 1),
                           "pdeathsig": _prctl(1, signal.SIGKILL)}
         self.child = Child(self.isolated)
+        self.hardening["seccomp"] = self.child.signals.available
         gc.collect()
         gc.freeze()  # children's collections skip the worker's objects
 
@@ -168,6 +169,10 @@ class Worker:
                 return "timeout", f"CPU time limit of {cpu_limit:g} s reached", ""
             if sig == signal.SIGXFSZ:
                 return "crashed", "file size limit exceeded (SIGXFSZ)", ""
+            if sig == signal.SIGSYS:
+                return ("crashed", "killed by the sandbox's signal filter (SIGSYS): the program "
+                        "tried to signal, trace or write into another process (kill, killpg, "
+                        "ptrace, F_SETOWN...)", "")
             return "crashed", f"killed by signal {signal.Signals(sig).name}", ""
         code = os.WEXITSTATUS(status)
         return "crashed", f"exited with status {code} before the checks finished", ""
@@ -323,10 +328,10 @@ def main(argv: list) -> int:
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.close(null)
+    no_new_privs = _prctl(38, 1)  # exec can never gain privileges; lets children use seccomp
     worker = Worker(mode, scratch)
     if uid is not None and mode != "bubblewrap":
         drop_privileges(uid)  # after the preloads: root's stdlib may be unreadable to uid
-    no_new_privs = _prctl(38, 1)  # exec can never gain privileges (setuid files, file caps)
     _send(proto_out, {"op": "ready", "pid": os.getpid(), "python": sys.version.split()[0],
                       "mode": mode, "uid": os.getuid(),
                       "hardening": dict(worker.hardening, no_new_privs=no_new_privs)})

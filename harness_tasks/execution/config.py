@@ -11,7 +11,10 @@ from judges.config import option
 IsolationMode = Literal["auto", "bubblewrap", "reduced"]
 MiB = 1024 * 1024
 # Bump on any change that can change a verdict (sandbox, limits, verdict rules).
-EXECUTOR_VERSION = 1
+# 2: the seccomp signal filter (a program that signals another process is "crashed"), and
+#    RLIMIT_NOFILE.
+EXECUTOR_VERSION = 2
+MAX_FDS = 256  # open files per program process (RLIMIT_NOFILE)
 
 
 def default_workers() -> int:
@@ -81,4 +84,4 @@ class ExecConfig:
     def worker_limits(self) -> dict[str, int]:
         """The per-program rlimits the worker applies in each forked child."""
         return {"mem": self.memory_mb * MiB, "fsize": self.max_file_mb * MiB,
-                "procs": self.max_procs, "strict": int(self.strict_returns)}
+                "procs": self.max_procs, "fds": MAX_FDS, "strict": int(self.strict_returns)}

