@@ -84,6 +84,10 @@ def _mean_metrics(task_config: Any) -> set[str]:
     return out
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _numeric(value: Any) -> float | None:
     if isinstance(value, bool):
         return float(value)
@@ -110,9 +114,8 @@ def verify(results: Mapping[str, Any], samples: Mapping[str, list[Mapping[str, A
     """Recompute every reported metric of every task (rules: the module's docstring); collect
     per-item values of each task's primary (metric, filter) for the flips view."""
     out = Verification()
-    per_task = results.get("results") or {}
-    groups = results.get("group_subtasks") or {}
-    groups = groups if isinstance(groups, Mapping) else {}
+    per_task = _mapping(results.get("results"))
+    groups = _mapping(results.get("group_subtasks"))
     for task in samples:
         if task not in per_task:
             out.mismatches.append(f"samples given for {task}, which results.json does not score")
@@ -156,12 +159,12 @@ def _check_task(out: Verification, task: _Task, results: Mapping[str, Any],
     if not rows:
         out.gaps.append(f"{task.name}: no samples logged (push its samples_{task.name}.jsonl)")
         return
-    n_info = (results.get("n-samples") or {}).get(task.name)
+    n_info = _mapping(results.get("n-samples")).get(task.name)
     expected = n_info.get("effective") if isinstance(n_info, Mapping) else None
     if isinstance(expected, bool) or not isinstance(expected, int):
         out.gaps.append(f"{task.name}: no sample count (results.n-samples.{task.name}.effective)")
         return
-    means = _mean_metrics((results.get("configs") or {}).get(task.name))
+    means = _mean_metrics(_mapping(results.get("configs")).get(task.name))
     by_filter: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         by_filter.setdefault(str(row.get("filter", "none")), []).append(row)
