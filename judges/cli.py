@@ -91,9 +91,13 @@ def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
         pairs = [PairItem(it.id, it.question, it.response1, it.response2) for it in items]
         verdicts = judge.judge(pairs, progress=not args.quiet)
         client.close()
+        stopped = _budget_stop(verdicts, config)  # pairs it stopped are left out, as unjudged
+        kept = {v.id for v in verdicts if not v.over_budget}
+        verdicts, items = [v for v in verdicts if v.id in kept], [i for i in items if i.id in kept]
         labels = {v.id: OUTCOME_TO_LABEL[v.outcome] for v in verdicts}
         source = f"{config.model} with {judge.prompt.id}"
-        extra = {"judge_summary": summarize_pairs(verdicts), "usage": client.ledger.summary()}
+        extra = {"judge_summary": summarize_pairs(verdicts), "stopped_by_budget": stopped,
+                 "usage": client.ledger.summary()}
         if args.output_dir:
             write_jsonl(Path(args.output_dir) / "verdicts.jsonl",
                         [{"verdict": labels[v.id], **dataclasses.asdict(v)} for v in verdicts])
@@ -121,11 +125,11 @@ def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
-def cmd_pairwise(args: argparse.Namespace) -> dict[str, Any]:
-    from judges.metrics import style_controlled, win_rates
-    from judges.pairwise import PairItem, summarize_pairs
+def _pair_items(args: argparse.Namespace) -> tuple[list[Any], dict[str, int]]:
+    """The pairs to judge (answers joined to the reference on id) and how many rows of each
+    file found no partner."""
+    from judges.pairwise import PairItem
 
-    _check_output(args.output_dir, "verdicts.jsonl", "summary.json", "config.json")
     questions = load_questions(Path(args.questions)) if args.questions else None
     answers = load_answers(Path(args.answers), questions)
     reference = load_answers(Path(args.reference), questions)
@@ -133,6 +137,7 @@ def cmd_pairwise(args: argparse.Namespace) -> dict[str, Any]:
     if not shared:
         raise ValueError(f"no id is in both {args.answers} and {args.reference}; ids are joined "
                          "on id / question_id / idx, else on the prompt text")
+    unmatched = {"answers": len(answers) - len(shared), "reference": len(reference) - len(shared)}
     if args.limit:
         shared = shared[: args.limit]
     items = []
@@ -141,17 +146,47 @@ def cmd_pairwise(args: argparse.Namespace) -> dict[str, Any]:
         if prompt is None:
             raise ValueError(f"id {key!r} has no prompt in either file: pass --questions")
         items.append(PairItem(key, prompt, answers[key].answer, reference[key].answer))
+    return items, unmatched
+
+
+def _budget_stop(verdicts: list[Any], config: ClientConfig) -> dict[str, Any] | None:
+    """What the summary says when --max-cost stopped the run: how many pairs were left
+    unjudged (neither order sent) and how to judge them. None when it did not stop."""
+    left = sum(v.over_budget for v in verdicts)
+    if not left:
+        return None
+    if left == len(verdicts):
+        raise ValueError(f"--max-cost {config.max_cost} stopped the run before one pair was "
+                         f"judged (the worst-case cost of one pair, both orders, is more): "
+                         "raise --max-cost")
+    how = ("rerun the same command with a higher --max-cost: the pairs judged here come from "
+           "--cache-path at no cost" if config.cache_path else "rerun with a higher --max-cost "
+           "(give --cache-path to keep what was paid for)")
+    log.warning("--max-cost $%s reached: %d of %d pairs left unjudged (not written); %s",
+                config.max_cost, left, len(verdicts), how)
+    return {"max_cost": config.max_cost, "unjudged_pairs": left, "resume": how}
+
+
+def cmd_pairwise(args: argparse.Namespace) -> dict[str, Any] | int:
+    from judges.metrics import style_controlled, win_rates
+    from judges.pairwise import summarize_pairs
+
+    _check_output(args.output_dir, "verdicts.jsonl", "summary.json", "config.json")
+    items, unmatched = _pair_items(args)
     client, config = _client(args)
     judge = _judge(args, client)
     verdicts = judge.judge(items, progress=not args.quiet)
     client.close()
+    stopped = _budget_stop(verdicts, config)
+    # a pair the budget stopped was not judged (neither order): it is left out, never half kept
+    judged = [(it, v) for it, v in zip(items, verdicts) if not v.over_budget]
+    verdicts = [v for _, v in judged]
     outcomes = [v.outcome for v in verdicts]
     rates = win_rates(outcomes, seed=args.seed)
-    style = style_controlled(outcomes, [it.candidate for it in items],
-                             [it.baseline for it in items], seed=args.seed)
+    style = style_controlled(outcomes, [it.candidate for it, _ in judged],
+                             [it.baseline for it, _ in judged], seed=args.seed)
     summary = {"judge": config.model, "prompt": judge.prompt.id, "pairs": len(items),
-               "unmatched": {"answers": len(answers) - len(shared),
-                             "reference": len(reference) - len(shared)},
+               "unmatched": unmatched, "stopped_by_budget": stopped,
                **summarize_pairs(verdicts), "win_rates": dataclasses.asdict(rates),
                "style_control": dataclasses.asdict(style) if style else None,
                "usage": client.ledger.summary()}

@@ -171,8 +171,10 @@ class OpenAIChatClient:
         """
         return await self._complete(request, request.cache_key(self.base_url))
 
-    async def _complete(self, request: ChatRequest, key: str, *,
-                        looked_up: bool = False) -> ChatResult:
+    async def _complete(self, request: ChatRequest, key: str, *, looked_up: bool = False,
+                        reservation: float | None = None) -> ChatResult:
+        """``reservation``: the call's cost bound, already reserved (by :meth:`_admit_all`);
+        None: the call reserves its own."""
         if self.cache is not None and not looked_up:
             hit = self.cache.get(key)
             if hit is not None:
@@ -180,12 +182,14 @@ class OpenAIChatClient:
                 return hit
         pending = self._inflight.get(key)
         if pending is not None:  # the same request is already on its way: share its reply
+            if reservation is not None:
+                self._release(reservation)
             return await asyncio.shield(pending)
         future: asyncio.Future[ChatResult] = asyncio.get_running_loop().create_future()
         future.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._inflight[key] = future
         try:
-            result = await self._call(request)
+            result = await self._call(request, reservation)
             if self.cache is not None:
                 await self.cache.aput(key, request, result)  # committed before anyone sees it
             future.set_result(result)
@@ -201,10 +205,16 @@ class OpenAIChatClient:
 
     # -- batches --------------------------------------------------------------------------
     async def arun_batch(self, requests: Sequence[ChatRequest], *, progress: bool = True,
-                         desc: str = "chat") -> list[ChatResult | ChatError]:
+                         desc: str = "chat", groups: Sequence[Sequence[int]] | None = None
+                         ) -> list[ChatResult | ChatError]:
         """All replies, in order; a failed call is a :class:`ChatError` in its slot.
 
-        A fatal error (bad key, unknown model, no such endpoint) cancels the batch and raises.
+        ``groups``: indices of requests sent together or not at all under ``max_cost`` (both
+        orders of a pair): a group goes out only when the worst-case cost of all its uncached
+        calls fits, so a budget stop never leaves a group half judged; refused, each of its
+        calls is a ChatError of kind "budget" (a rerun with more budget and the same cache
+        sends them). A fatal error (bad key, unknown model, no such endpoint) cancels the batch
+        and raises.
         """
         from tqdm.auto import tqdm
 
@@ -223,29 +233,15 @@ class OpenAIChatClient:
         self.ledger.cache_hits += sum(r is not None for r in results)
         bar.update(len(hits))
 
-        async def one(i: int) -> None:
-            try:
-                results[i] = await self._complete(requests[i], keys[i], looked_up=True)
-            except FatalAPIError:
-                raise
-            except ChatCallError as err:
-                results[i] = err.error
+        def done(i: int, result: ChatResult | ChatError) -> None:
+            results[i] = result
             bar.update(1)
             if bar.n % 16 == 0 or bar.n == len(distinct):
                 bar.set_postfix(cost=f"${self.ledger.spent:.4f}", cached=self.ledger.cache_hits,
                                 refresh=False)
 
-        # A fixed set of workers takes the calls in order (as many as _LoopState.admission lets
-        # in) rather than one task per call: a batch of thousands then starts sending at once
-        # instead of first stepping every task.
-        todo = iter(first.values())
-
-        async def worker() -> None:
-            for i in todo:
-                await one(i)
-
         try:
-            await gather_or_cancel(worker() for _ in range(min(len(first), self._admitted)))
+            await self._send(requests, keys, _units(list(first.values()), groups), done)
         finally:
             bar.close()
         for i, key in enumerate(keys):
@@ -253,6 +249,43 @@ class OpenAIChatClient:
                 results[i] = results[first[key]]
         log.info("batch of %d: %s", len(requests), self.ledger.summary())
         return [r for r in results if r is not None]
+
+    async def _send(self, requests: Sequence[ChatRequest], keys: list[str],
+                    units: list[list[int]],
+                    done: Callable[[int, ChatResult | ChatError], None]) -> None:
+        """Make the calls of ``units`` (each unit admitted under max_cost as a whole), handing
+        each reply or error to ``done``; a fatal error cancels the rest and is raised."""
+
+        async def one(i: int, reservation: float | None) -> None:
+            try:
+                done(i, await self._complete(requests[i], keys[i], looked_up=True,
+                                             reservation=reservation))
+            except FatalAPIError:
+                raise
+            except ChatCallError as err:
+                done(i, err.error)
+
+        async def unit(indices: list[int]) -> None:
+            if len(indices) == 1:
+                return await one(indices[0], None)
+            try:
+                reserved = await self._admit_all([requests[i] for i in indices])
+            except ChatCallError as err:  # over budget: none of the group is sent
+                for i in indices:
+                    done(i, err.error)
+                return
+            await gather_or_cancel(one(i, r) for i, r in zip(indices, reserved))
+
+        # A fixed set of workers takes the units in order (as many as _LoopState.admission lets
+        # in) rather than one task per call: a batch of thousands then starts sending at once
+        # instead of first stepping every task.
+        todo = iter(units)
+
+        async def worker() -> None:
+            for indices in todo:
+                await unit(indices)
+
+        await gather_or_cancel(worker() for _ in range(min(len(units), self._admitted)))
 
     def run_batch(self, requests: Sequence[ChatRequest], *, progress: bool = True,
                   desc: str = "chat") -> list[ChatResult | ChatError]:
@@ -292,10 +325,12 @@ class OpenAIChatClient:
                           request_id=request_id, status=status, attempts=attempts)
         return (FatalAPIError if status in FATAL_STATUS else ChatCallError)(error)
 
-    async def _call(self, request: ChatRequest) -> ChatResult:
-        """Send with retries: 429, 5xx, timeouts and connection errors only, with backoff."""
+    async def _call(self, request: ChatRequest, reservation: float | None = None) -> ChatResult:
+        """Send with retries: 429, 5xx, timeouts and connection errors only, with backoff.
+        ``reservation``: the cost bound already reserved for it (else reserved here)."""
         state = self._loop_state()
-        reservation = await self._admit(request, state)
+        if reservation is None:
+            reservation = await self._admit(request, state)
         settled = False
         try:
             for attempt in range(1, self.config.max_retries + 2):
@@ -354,15 +389,32 @@ class OpenAIChatClient:
 
     async def _admit(self, request: ChatRequest, state: _LoopState) -> float:
         """Reserve the call's cost bound under max_cost, waiting while calls in flight settle."""
+        return (await self._admit_all([request], state))[0]
+
+    async def _admit_all(self, requests: Sequence[ChatRequest],
+                         state: _LoopState | None = None) -> list[float]:
+        """Reserve the cost bounds of calls sent together (both orders of a pair) under
+        max_cost: all of them or, when even with nothing in flight their worst case could pass
+        the limit, none (a "budget" ChatCallError); waits while calls in flight settle."""
+        state = state or self._loop_state()
         while True:
-            status, bound = self.ledger.check(request)
+            status, bounds = self.ledger.check_all(requests)
             if status == "ok":
-                return self.ledger.reserve(bound)
+                return [self.ledger.reserve(bound) for bound in bounds]
             if status == "never":
-                raise self._error(request, "budget", f"not sent: its cost bound ${bound:.4f} could "
-                                  f"take the spend past max_cost=${self.config.max_cost} (spent "
-                                  f"${self.ledger.spent:.4f})", 0)
+                what = "its cost bound" if len(requests) == 1 else (
+                    f"the cost bound of its {len(requests)} calls sent together")
+                raise self._error(requests[0], "budget", f"not sent: {what} ${sum(bounds):.4f} "
+                                  f"could take the spend past max_cost=${self.config.max_cost} "
+                                  f"(spent ${self.ledger.spent:.4f})", 0)
             await state.settled.wait()
+
+    def _release(self, reservation: float) -> None:
+        """Give back a reservation that no call used, waking calls waiting for room."""
+        self.ledger.reserved -= reservation
+        if self._state is not None:
+            self._state.settled.set()
+            self._state.settled = asyncio.Event()
 
     def _result(self, request: ChatRequest, data: Any, reservation: float,
                 attempts: int, request_id: str | None) -> ChatResult:
@@ -382,8 +434,29 @@ class OpenAIChatClient:
                           completion_tokens=int(raw_usage.get("completion_tokens") or 0))
         cost = self.ledger.settle(reservation, request, usage,
                                   usage_known=isinstance(raw_usage, dict))
+        if cost is not None and self.ledger.max_cost is not None and cost > reservation * 1.0001:
+            log.warning("model %s: the server reported usage costing $%.6f, more than the call's "
+                        "bound $%.6f; max_cost holds only if replies stay within max_tokens",
+                        request.model, cost, reservation)
         return ChatResult(text=text, usage=usage, cost=cost, request_id=request_id, cached=False,
                           finish_reason=choice.get("finish_reason"), refusal=message.get("refusal"))
+
+
+def _units(calls: list[int], groups: Sequence[Sequence[int]] | None) -> list[list[int]]:
+    """The calls of a batch (indices, in order) as units admitted together: each group's
+    calls that are still to be made (not cached, not a duplicate), then every other call
+    alone."""
+    if groups is None:
+        return [[i] for i in calls]
+    left = dict.fromkeys(calls)
+    units = []
+    for group in groups:
+        unit = [i for i in group if i in left]
+        for i in unit:
+            del left[i]
+        if unit:
+            units.append(unit)
+    return units + [[i] for i in left]
 
 
 def _status_detail(err: Any) -> str:
@@ -429,14 +502,18 @@ async def gather_or_cancel(coroutines: Iterable[Awaitable[Any]]) -> list[Any]:
 
 
 async def complete_all(client: ChatClient, requests: Sequence[ChatRequest], *,
-                       progress: bool = False, desc: str = "chat") -> list[ChatResult | ChatError]:
+                       progress: bool = False, desc: str = "chat",
+                       groups: Sequence[Sequence[int]] | None = None
+                       ) -> list[ChatResult | ChatError]:
     """Every request's reply or error, concurrently, through any :class:`ChatClient`.
 
-    Uses the client's own ``arun_batch`` (progress bar, bulk cache look-up) when it has one.
+    Uses the client's own ``arun_batch`` (progress bar, bulk cache look-up; ``groups`` sent
+    together or not at all under its max-cost guard) when it has one.
     """
     batch = getattr(client, "arun_batch", None)
     if batch is not None:
-        return await batch(requests, progress=progress, desc=desc)
+        return await (batch(requests, progress=progress, desc=desc) if groups is None else
+                      batch(requests, progress=progress, desc=desc, groups=groups))
 
     async def one(request: ChatRequest) -> ChatResult | ChatError:
         try:

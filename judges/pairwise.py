@@ -5,7 +5,8 @@ verdicts, read from the candidate's side, combine into one outcome: the same dec
 that decision (win / loss / tie); two different decisions are "inconsistent" (the verdict
 depended on position); a reply that cannot be read, or a call that failed, makes the pair
 "unscored". The position-inconsistency rate is the share of pairs judged in both orders whose
-two verdicts differ.
+two verdicts differ. Under a max-cost guard the two orders of a pair are sent together or not at
+all (``PairVerdict.over_budget``), so a budget stop never leaves half a pair judged.
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ class PairVerdict:
     candidate_second: Judgment | None
     judge: str
     prompt: str
+
+    @property
+    def over_budget(self) -> bool:
+        """Not judged because the max-cost guard stopped the run (a rerun with more budget and
+        the same cache judges it); with both orders, neither order was sent."""
+        return any(j is not None and (j.error or "").startswith("budget:")
+                   for j in (self.candidate_first, self.candidate_second))
 
     @property
     def unscored_reason(self) -> UnscoredReason | None:
@@ -106,8 +114,10 @@ class PairwiseJudge:
 
     async def ajudge(self, items: Sequence[PairItem], *,
                      progress: bool = False) -> list[PairVerdict]:
+        n = len(items)
+        groups = [(i, n + i) for i in range(n)] if self.both_orders else None
         replies = await complete_all(self.client, self.requests(items), progress=progress,
-                                     desc="pairwise judge")
+                                     desc="pairwise judge", groups=groups)
         verdicts = []
         for i, item in enumerate(items):
             first = judgment(replies[i], "A")

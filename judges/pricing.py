@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Sequence
 
 from judges.records import ChatRequest, Usage
 
@@ -95,18 +95,28 @@ class Ledger:
         """Can the call be sent? "ok" (then :meth:`reserve` its bound), "never" (even with no
         call in flight it could pass the limit) or "wait" (it may fit once calls in flight
         settle below their bounds)."""
+        status, bounds = self.check_all([request])
+        return status, bounds[0]
+
+    def check_all(self, requests: Sequence[ChatRequest]
+                  ) -> tuple[Literal["ok", "wait", "never"], list[float]]:
+        """:meth:`check` for calls that are sent together or not at all (both orders of a
+        pair): their bounds, and whether the sum of them fits."""
         if self.max_cost is None:
-            return "ok", 0.0
-        price = self.prices.lookup(request.model)
-        if price is None:
-            raise ValueError(f"model {request.model!r} has no price in {self.prices.source}: "
-                             "add it (via --prices-file) or drop --max-cost")
-        bound = cost_bound(request, price)
-        if self.spent + bound > self.max_cost:
-            return "never", bound
-        if self.spent + self.reserved + bound > self.max_cost:
-            return "wait", bound
-        return "ok", bound
+            return "ok", [0.0] * len(requests)
+        bounds = []
+        for request in requests:
+            price = self.prices.lookup(request.model)
+            if price is None:
+                raise ValueError(f"model {request.model!r} has no price in {self.prices.source}: "
+                                 "add it (via --prices-file) or drop --max-cost")
+            bounds.append(cost_bound(request, price))
+        total = sum(bounds)
+        if self.spent + total > self.max_cost:
+            return "never", bounds
+        if self.spent + self.reserved + total > self.max_cost:
+            return "wait", bounds
+        return "ok", bounds
 
     def reserve(self, bound: float) -> float:
         self.reserved += bound
