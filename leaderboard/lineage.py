@@ -112,7 +112,10 @@ def card_history(session: Session, model: Model) -> list[dict[str, Any]]:
 
 
 def model_json(engine: Engine, name: str) -> dict[str, Any] | None:
-    """The API's view of a model (None when no model has that name)."""
+    """The API's view of a model (None when no model has that name; a name no push could store,
+    over 200 characters or with control characters, is not looked up: PostgreSQL refuses NUL)."""
+    if not name or len(name) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return None
     with read_session(engine) as s:
         m = s.scalars(select(Model).where(Model.name == name)).first()
         if m is None:
