@@ -239,7 +239,7 @@ def test_the_migration_keeps_data_and_backfills_owners_and_cards(db_url):
     engine.dispose()
 
 
-def test_cli_local_push_is_the_local_user(tmp_path: Path, capsys):
+def test_cli_local_push_is_the_local_user(tmp_path: Path, capsys, monkeypatch):
     from leaderboard.cli import main
     from leaderboard.db import make_engine, migrate
     from leaderboard.ingest import store_push
@@ -262,4 +262,10 @@ def test_cli_local_push_is_the_local_user(tmp_path: Path, capsys):
     assert json.loads(capsys.readouterr()[0])["status"] == "verified"
     assert model_json(engine, "mine")["owner"] == "local"
     assert len(model_json(engine, "alice-model")["runs"]) == 1  # nothing half-stored
+    monkeypatch.setenv("IMITATION_LEADERBOARD_TOKEN", create_token(engine, "bob", ["push"])[1])
+    with ServerThread(create_app(Settings(db=db), engine)) as srv:  # over HTTP: bob's token
+        assert main(["push", str(folder), "--url", srv.url, "--model", "alice-model"]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and len(err.strip().splitlines()) == 1
+        assert "(403)" in err and "model 'alice-model' belongs to alice, not bob" in err
     engine.dispose()
