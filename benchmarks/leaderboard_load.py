@@ -2,15 +2,21 @@
 
 1. 200 concurrent HTTP pushes (distinct runs, 20 tasks each, with samples) -> exactly 200
    stored runs, none lost or duplicated; then the same 200 again -> 200 x 409, still 200 runs.
-2. Main page latency with 1,000 checkpoints x 20 tasks: the first request (table computed:
-   bootstrap over every imitation cell) and p50/p95 of the next requests (table cached until
-   the next push), with the ratio cold/warm.
+   (``--pushes 0`` skips it.)
+2. The main page with 1,000 checkpoints x 20 tasks: the server process's first view (the whole
+   table computed: bootstrap over every imitation cell), the repeat view (cached), and the first
+   view after a push over HTTP (``--after-pushes`` new imitation checkpoints, then as many new
+   runs of base models, each read by ~100 imitation rows), with the page's size in bytes.
+   With ``--compare-with REV`` (default: the commit before the incremental table) the same is
+   measured in the same run against that revision's code (``git archive`` into a temporary
+   folder: its own server, on a board it seeded itself), and the ratios old/new are printed.
 
     python benchmarks/leaderboard_load.py [--pushes 200] [--checkpoints 1000] [--tasks 20]
-        [--requests 50] [--backends sqlite,postgresql]
+        [--requests 20] [--after-pushes 5] [--backends sqlite,postgresql] [--compare-with REV]
 
 PostgreSQL is a throwaway cluster started here (leaderboard/testing_services.py); it prints the
-reason and goes on with SQLite only when none can start. Prints the figures.
+reason and goes on with SQLite only when none can start. Prints the figures (and, with --json
+FILE, writes them).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+OLD_REV = "9e88891"  # the last commit before the incremental table and pagination (#16)
 sys.path.insert(0, str(REPO))
 
 from leaderboard.synthetic import card, synthetic_run  # noqa: E402
@@ -40,12 +47,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: str) -> tuple[subprocess.Popen, str]:
+def start_server(db: str, tree: Path = REPO) -> tuple[subprocess.Popen, str]:
+    """A server process of the code in ``tree`` (this checkout, or an older revision's)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "leaderboard.cli", "serve", "--db", db, "--port", str(port),
          "--push-per-minute", "100000", "--requests-per-minute", "1000000"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     import urllib.request
 
@@ -111,7 +119,8 @@ def make_token(db: str) -> str:
 
     engine = make_engine(db)
     migrate(engine)
-    token = create_token(engine, "bench", ["push", "read"])[1]
+    token = create_token(engine, "bench", ["push", "read", "admin"])[1]  # admin: may push to
+    # the seeded models (owned by the user of direct pushes)
     engine.dispose()
     return token
 
@@ -161,26 +170,124 @@ def seed_board(db: str, checkpoints: int, tasks: list[str]) -> None:
     engine.dispose()
 
 
-def page_latency(db: str, requests: int) -> dict:
+def _view(url: str) -> tuple[float, int]:
+    """Seconds to GET the main page, and its size in bytes."""
     import urllib.request
 
-    proc, url = start_server(db)
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(url + "/", timeout=300) as resp:
+        body = resp.read()
+    return time.perf_counter() - t0, len(body)
+
+
+def _push(url: str, token: str, body: dict) -> None:
+    import urllib.request
+
+    req = urllib.request.Request(url + "/api/runs", data=json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {token}",
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=300) as resp:
+        if resp.status != 201:
+            raise RuntimeError(f"push answered {resp.status}")
+
+
+def after_push_bodies(count: int, tasks: list[str]) -> tuple[list[dict], list[dict]]:
+    """``count`` new imitation checkpoints and ``count`` new runs of base models (distinct)."""
+    new, bases = [], []
+    for k in range(count):
+        results, _ = synthetic_run({t: 0.45 for t in tasks}, n=200, seed=50_000 + k)
+        new.append({"model": {"name": f"ckpt-pushed-{k}", "kind": "imitation"},
+                    "results": results, "card": card(f"ckpt-pushed-{k}", f"base-{k % 10}",
+                                                     "teacher-a", 10 ** 6, "sharegpt-mix")})
+        results, _ = synthetic_run({t: 0.31 for t in tasks}, n=200, seed=60_000 + k)
+        bases.append({"model": {"name": f"base-{k % 10}", "kind": "base"}, "results": results})
+    return new, bases
+
+
+def page_latency(db: str, token: str, requests: int, bodies: tuple[list[dict], list[dict]],
+                 tree: Path = REPO) -> dict:
+    """The first view of a fresh server process, repeat views, and the first view after each
+    push (new checkpoints, then new base runs)."""
+    proc, url = start_server(db, tree)
     try:
-        times = []
-        for _ in range(requests + 1):
-            t0 = time.perf_counter()
-            with urllib.request.urlopen(url + "/", timeout=300) as resp:
-                body = resp.read()
-            times.append(time.perf_counter() - t0)
+        start, size = _view(url)
+        repeat = [_view(url)[0] for _ in range(requests)]
+        after: dict[str, list[float]] = {"imitation": [], "base": []}
+        for kind, group in zip(after, bodies):
+            for body in group:
+                _push(url, token, body)
+                seconds, size = _view(url)
+                after[kind].append(seconds)
+                repeat.append(_view(url)[0])
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    cold, warm = times[0], sorted(times[1:])
-    p95 = warm[max(0, int(round(0.95 * len(warm))) - 1)]
-    return {"page_kb": round(len(body) / 1024), "cold_first_ms": round(cold * 1000),
-            "warm_p50_ms": round(statistics.median(warm) * 1000, 1),
-            "warm_p95_ms": round(p95 * 1000, 1), "cold_over_warm_p50":
-            round(cold / statistics.median(warm), 1)}
+    ms = lambda xs: round(statistics.median(xs) * 1000, 1)  # noqa: E731
+    return {"page_bytes": size, "process_first_ms": round(start * 1000),
+            "repeat_p50_ms": ms(repeat),
+            "after_imitation_push_ms": ms(after["imitation"]) if after["imitation"] else None,
+            "after_base_push_ms": ms(after["base"]) if after["base"] else None,
+            "after_push_max_ms": round(max(after["imitation"] + after["base"], default=0)
+                                       * 1000, 1)}
+
+
+def old_tree(rev: str, into: Path) -> Path:
+    """The packages and this benchmark at revision ``rev`` (git archive), to run beside."""
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", rev, "leaderboard", "judges", "harness_tasks",
+                              "benchmarks"], cwd=REPO, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def seed_in(tree: Path, db: str, checkpoints: int, tasks: int) -> str:
+    """Seed ``db`` with the benchmark and code of ``tree``; returns a push token made there."""
+    code = ("import sys; sys.path.insert(0, 'benchmarks'); import leaderboard_load as L; "
+            f"L.seed_board({db!r}, {checkpoints}, L.task_names({tasks})); "
+            f"print(L.make_token({db!r}))")
+    run = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True,
+                         text=True, check=True)
+    return run.stdout.strip().splitlines()[-1]
+
+
+def main_page(urls: tuple[str, str], args: argparse.Namespace, tasks: list[str],
+              old: Path | None) -> dict:
+    bodies = after_push_bodies(args.after_pushes, tasks)
+    seed_board(urls[0], args.checkpoints, tasks)
+    out = {"new": page_latency(urls[0], make_token(urls[0]), args.requests, bodies)}
+    print(json.dumps(out), flush=True)
+    if old is not None:
+        token = seed_in(old, urls[1], args.checkpoints, args.tasks)
+        out["old"] = page_latency(urls[1], token, args.requests, bodies, old)
+        n, o = out["new"], out["old"]
+        out["old_over_new"] = {
+            "after_imitation_push": round(o["after_imitation_push_ms"]
+                                          / n["after_imitation_push_ms"], 1),
+            "after_base_push": round(o["after_base_push_ms"] / n["after_base_push_ms"], 1),
+            "repeat": round(o["repeat_p50_ms"] / n["repeat_p50_ms"], 1),
+            "page_bytes": round(o["page_bytes"] / n["page_bytes"], 1)}
+    return out
+
+
+def summary(report: dict) -> None:
+    print("== summary")
+    for backend, r in report.items():
+        p = r.get("pushes")
+        if p:
+            print(f"{backend:10s} pushes: {p['created_201']}/{p['pushes']} stored once "
+                  f"({p['stored_runs']} runs, {p['distinct_runs']} distinct, {p['repush_409']} "
+                  f"re-pushes refused) in {p['seconds']} s = {p['pushes_per_s']}/s")
+        for which in ("new", "old"):
+            g = r["main_page"].get(which)
+            if g:
+                print(f"{backend:10s} main page ({which}): first view after a push "
+                      f"{g['after_imitation_push_ms']} ms (new checkpoint), "
+                      f"{g['after_base_push_ms']} ms (new base run; max "
+                      f"{g['after_push_max_ms']} ms), repeat {g['repeat_p50_ms']} ms, "
+                      f"{g['page_bytes']:,} bytes; a new process's first view "
+                      f"{g['process_first_ms']} ms")
+        if "old_over_new" in r["main_page"]:
+            print(f"{backend:10s} old/new: {r['main_page']['old_over_new']}")
 
 
 def main() -> int:
@@ -189,16 +296,21 @@ def main() -> int:
     ap.add_argument("--pushes", type=int, default=200)
     ap.add_argument("--checkpoints", type=int, default=1000)
     ap.add_argument("--tasks", type=int, default=20)
-    ap.add_argument("--requests", type=int, default=50)
+    ap.add_argument("--requests", type=int, default=20)
+    ap.add_argument("--after-pushes", type=int, default=5)
     ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--compare-with", default=OLD_REV,
+                    help="a git revision whose code to measure beside ('' : none)")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     tasks = task_names(args.tasks)
     tmp = Path(tempfile.mkdtemp(prefix="lb-bench-"))
+    old = old_tree(args.compare_with, tmp / "old") if args.compare_with else None
     cluster = None
     report = {}
     for backend in args.backends.split(","):
         if backend == "sqlite":
-            urls = (f"sqlite:///{tmp / 'push.sqlite'}", f"sqlite:///{tmp / 'page.sqlite'}")
+            urls = tuple(f"sqlite:///{tmp / f'{n}.sqlite'}" for n in ("push", "page", "old"))
         else:
             from leaderboard.testing_services import PostgresCluster
 
@@ -207,29 +319,22 @@ def main() -> int:
             except RuntimeError as err:
                 print(f"postgresql: skipped ({err})")
                 continue
-            urls = (cluster.new_database(), cluster.new_database())
-        print(f"== {backend}: {args.pushes} concurrent pushes", flush=True)
-        pushed = concurrent_pushes(urls[0], args.pushes, tasks)
-        print(json.dumps(pushed), flush=True)
+            urls = tuple(cluster.new_database() for _ in range(3))
+        report[backend] = {}
+        if args.pushes:
+            print(f"== {backend}: {args.pushes} concurrent pushes", flush=True)
+            report[backend]["pushes"] = concurrent_pushes(urls[0], args.pushes, tasks)
+            print(json.dumps(report[backend]["pushes"]), flush=True)
         print(f"== {backend}: main page, {args.checkpoints} checkpoints x {args.tasks} tasks",
               flush=True)
-        seed_board(urls[1], args.checkpoints, tasks)
-        page = page_latency(urls[1], args.requests)
-        print(json.dumps(page), flush=True)
-        report[backend] = {"pushes": pushed, "main_page": page}
+        report[backend]["main_page"] = main_page(urls[1:], args, tasks, old)
     if cluster is not None:
         cluster.stop()
     shutil.rmtree(tmp, ignore_errors=True)
-    print("== summary")
-    for backend, r in report.items():
-        p, g = r["pushes"], r["main_page"]
-        print(f"{backend:10s} pushes: {p['created_201']}/{p['pushes']} stored once "
-              f"({p['stored_runs']} runs, {p['distinct_runs']} distinct, {p['repush_409']} "
-              f"re-pushes refused) in {p['seconds']} s = {p['pushes_per_s']}/s | main page: "
-              f"cold {g['cold_first_ms']} ms, warm p50 {g['warm_p50_ms']} ms, p95 "
-              f"{g['warm_p95_ms']} ms (cold/warm {g['cold_over_warm_p50']}x, "
-              f"{g['page_kb']} KB)")
-    ok = all(r["pushes"]["ok"] for r in report.values())
+    summary(report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    ok = all(r["pushes"]["ok"] for r in report.values() if "pushes" in r)
     print("all pushes stored exactly once" if ok else "FAILED: lost or duplicated pushes")
     return 0 if ok and report else 1
 

@@ -5,7 +5,8 @@
                 POST   /api/judge-agreement   push    an imitation-judge agreement.json
                 GET    /api/runs/{id}         read    a run: results JSON verbatim + status
                 GET    /api/models/{name}     read    a model: owner, card + its versions, runs
-                GET    /api/leaderboard.json  read    the main table (filters: base, data, teacher)
+                GET    /api/leaderboard.json  read    the main table (filters: base, data, teacher,
+                                                      q; every row, or page/per_page)
                 GET    /api/leaderboard.csv   read    the same as CSV
     tokens.py   GET    /api/tokens            admin   list tokens (never their text)
                 POST   /api/tokens            admin   create a token (its text is returned once)

@@ -76,7 +76,7 @@ def test_each_server_process_sees_every_push_incrementally(db_url):
     engines = [make_engine(db_url) for _ in range(2)]
     migrate(engines[0])
     _board(engines[0], bases=1, per_base=2)
-    token = create_token(engines[0], "pusher", ["push", "read"])[1]
+    token = create_token(engines[0], "pusher", ["push", "read", "admin"])[1]  # may use any base
     settings = Settings(db=db_url, push_per_minute=1000, requests_per_minute=10_000,
                         bootstrap_draws=DRAWS)
     apps = [create_app(settings, e) for e in engines]
