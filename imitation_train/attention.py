@@ -136,9 +136,29 @@ def varlen_torch(module: Any, query: Any, key: Any, value: Any, attention_mask: 
     if query.shape[0] != 1:
         raise ValueError("packed attention expects one packed row per micro-batch")
     q, k, v = (t[0].transpose(0, 1).to(query.dtype) for t in (query, key, value))
-    out = varlen_attn(q, k, v, cu, cu, longest, longest, scale=scaling, window_size=(-1, 0),
-                      enable_gqa=k.shape[1] != q.shape[1])
-    return out.unsqueeze(0), None
+    return _varlen_call(varlen_attn, q, k, v, cu, longest, scaling).unsqueeze(0), None
+
+
+def _varlen_call(fn: Any, q: Any, k: Any, v: Any, cu: Any, longest: int,
+                 scaling: float | None) -> Any:
+    """Call varlen_attn causally across its signatures: torch 2.9-2.10 take ``is_causal`` and
+    no ``scale`` or GQA; later ones ``window_size`` and ``scale``; 2.12+ ``enable_gqa``."""
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    kwargs: dict[str, Any] = ({"window_size": (-1, 0)} if "window_size" in params
+                              else {"is_causal": True})
+    if "scale" in params:
+        kwargs["scale"] = scaling
+    elif scaling is not None:  # fold a non-default scale into the queries
+        q = q * (scaling * q.shape[-1] ** 0.5)
+    if k.shape[1] != q.shape[1]:
+        if "enable_gqa" in params:
+            kwargs["enable_gqa"] = True
+        else:
+            group = q.shape[1] // k.shape[1]
+            k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
+    return fn(q, k, v, cu, cu, longest, longest, **kwargs)
 
 
 def packed_kwargs(attn: str | None, kwargs: dict[str, Any], tokens: int, device: Any

@@ -181,3 +181,46 @@ def test_auto_attention_and_refusals_on_this_machine():
     assert choose_attention("imitation_flex", True, "cpu") == ("imitation_flex", "flat")
     assert choose_attention("imitation_flex", False, "cpu") == ("sdpa", "padded")
     assert choose_attention("flex_attention", True, "cpu") == ("flex_attention", "rows")
+
+
+def _reference_varlen(q, k, v, cu, longest, causal, scale=None):
+    """What varlen_attn computes, on CPU: causal SDPA per segment of [tokens, heads, dim]."""
+    import torch.nn.functional as F
+
+    bounds = cu.tolist()
+    outs = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        qs, ks, vs = (t[a:b].transpose(0, 1) for t in (q, k, v))
+        outs.append(F.scaled_dot_product_attention(qs, ks, vs, is_causal=causal, scale=scale,
+                                                   enable_gqa=True).transpose(0, 1))
+    return torch.cat(outs)
+
+
+def test_varlen_attn_is_called_causally_across_torch_versions():
+    """torch 2.9-2.10 (is_causal, no scale, no GQA), 2.11 (window_size, scale) and 2.12+
+    (enable_gqa): the adapter gives the same causal, scaled, GQA result through each."""
+    from imitation_train.attention import _varlen_call
+
+    def v210(q, k, v, cu_q, cu_k, max_q, max_k, is_causal=False, return_aux=None):
+        assert k.shape[1] == q.shape[1]  # no GQA in this signature
+        return _reference_varlen(q, k, v, cu_q, max_q, is_causal)
+
+    def v211(q, k, v, cu_q, cu_k, max_q, max_k, *, return_aux=None, scale=None,
+             window_size=(-1, -1)):
+        assert k.shape[1] == q.shape[1]
+        return _reference_varlen(q, k, v, cu_q, max_q, window_size == (-1, 0), scale)
+
+    def v212(q, k, v, cu_q, cu_k, max_q, max_k, *, return_aux=None, scale=None,
+             window_size=(-1, -1), enable_gqa=False):
+        assert enable_gqa == (k.shape[1] != q.shape[1])
+        return _reference_varlen(q, k, v, cu_q, max_q, window_size == (-1, 0), scale)
+
+    gen = torch.Generator().manual_seed(0)
+    q = torch.randn(30, 4, 8, generator=gen, dtype=torch.float64)
+    k, v = (torch.randn(30, 2, 8, generator=gen, dtype=torch.float64) for _ in range(2))
+    cu = torch.tensor([0, 7, 19, 30], dtype=torch.int32)
+    for scaling in (None, 0.2):
+        expected = _reference_varlen(q, k, v, cu, 12, True, scaling)
+        for fn in (v210, v211, v212):
+            torch.testing.assert_close(_varlen_call(fn, q, k, v, cu, 12, scaling), expected,
+                                       rtol=1e-12, atol=1e-12, msg=fn.__name__)

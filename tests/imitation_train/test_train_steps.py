@@ -127,3 +127,31 @@ def test_lora_trains_adapters_and_saves_a_merged_model(data_dir, data_file, tmp_
     linear = {n for n in before if n.endswith("proj.weight")}
     assert linear and linear <= changed
     assert "model.embed_tokens.weight" not in changed
+
+
+def test_new_paths_train_like_the_reference(data_dir, data_file, tmp_path):
+    """Three optimizer steps: flex_attention (on CPU it trains through the reference path)
+    with the chunked head + loss give the losses and weights of the per-example SDPA loop
+    with full logits."""
+    import torch
+
+    model_dir = tiny_model(tmp_path / "base", data_dir, "llama")
+    ref = train(_cfg(model_dir, data_file, tmp_path / "ref", attn_implementation="imitation_varlen",
+                     loss_chunk=0, log_every=2))
+    new = train(_cfg(model_dir, data_file, tmp_path / "new", attn_implementation="imitation_flex",
+                     loss_chunk=64, log_every=2))
+    assert new.losses == pytest.approx(ref.losses, rel=1e-5)
+    assert len(new.losses) == 3  # losses are read at log steps only, none lost
+    # (weights are not compared element-wise: Adam's m / sqrt(v) turns fp32 rounding of
+    # near-zero gradients into differences up to the step size; steps 2 and 3's losses
+    # already depend on the updated weights)
+    before, after = _params(model_dir), _params(new.output_dir)
+    assert [n for n in before if torch.equal(before[n], after[n])] == []
+
+
+def test_compile_layers_refuses_the_per_example_loop(data_dir, data_file, tmp_path):
+    model_dir = tiny_model(tmp_path / "base", data_dir, "llama")
+    with pytest.raises(ValueError, match="--compile-layers with --attn-implementation "
+                       "imitation_varlen"):
+        train(_cfg(model_dir, data_file, tmp_path / "run", attn_implementation="imitation_varlen",
+                   compile_layers=True))
