@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from leaderboard.db import make_engine
 from leaderboard.render import STATIC
-from leaderboard.routes import api, pages, tokens
+from leaderboard.routes import api, pages, study, tokens
 from leaderboard.routes.deps import HTTPProblem
 from leaderboard.routes.state import Board
 from leaderboard.settings import Settings
@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_exception_handler(HTTPProblem, problem)
     app.middleware("http")(guard)
-    for module in (api, tokens, pages):
+    for module in (api, tokens, pages, study):
         app.include_router(module.router)
     app.add_api_route("/healthz", health, methods=["GET"])
     return app

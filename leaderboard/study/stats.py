@@ -21,14 +21,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from judges.metrics import Interval
+
 LABELS = ("1", "2", "tie")
-
-
-@dataclass(frozen=True)
-class Interval:
-    value: float
-    low: float
-    high: float
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,9 @@ def answer_files(folder: Path, n: int) -> tuple[Path, Path]:
     with model.open("w") as m, ref.open("w") as r:
         for i in range(n):
             m.write(json.dumps({"id": i, "prompt": f"How do plants use light, part {i}?",
-                                "response": f"Plants turn light into sugar ({i})."}) + "\n")
+                                "response": f"Plants turn light into sugar ({i}); see https://example.org/"
+                                            + "photosynthesis-" * 8 + "\n\n- light\n- water"})
+                    + "\n")
             r.write(json.dumps({"question_id": i, "instruction": f"How do plants use light, "
                                 f"part {i}?", "output": f"Photosynthesis converts light energy "
                                 f"into chemical energy stored as glucose, step {i}."}) + "\n")
