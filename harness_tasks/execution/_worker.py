@@ -57,8 +57,10 @@ class Worker:
                 pass
         self.hardening = {"nondumpable": _prctl(4, 0), "subreaper": _prctl(36, 1),
                           "pdeathsig": _prctl(1, signal.SIGKILL)}
-        self.child = Child(self.isolated)
+        self.child = Child(self.isolated, scratch)
         self.hardening["seccomp"] = self.child.signals.available
+        if not self.isolated:
+            self.hardening["landlock"] = self.child.fence.available
         gc.collect()
         gc.freeze()  # children's collections skip the worker's objects
 

@@ -16,7 +16,10 @@ import dataclasses
 import os
 import signal
 import sys
+import tempfile
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +30,7 @@ from harness_tasks.execution.records import Job
 from harness_tasks.execution.sandbox import ENV_ALLOWED, find_bwrap
 from tests.support.skips import needs
 
+REPO = Path(__file__).resolve().parents[2]
 SECRETS = {"OPENAI_API_KEY": "sk-hostile-canary-1", "IMITATION_LEADERBOARD_TOKEN": "lb-canary-2",
            "IMITATION_FAKE_SECRET": "imitation-canary-3", "HF_TOKEN": "hf_canary_4"}
 TEST = "def check(candidate):\n    assert candidate(0) == 42\n"
@@ -49,8 +53,9 @@ def hostile(pool_pid: int) -> list[tuple[str, str, str]]:
 
 
 def signal_attacks(pool_pid: int) -> list[tuple[str, str, str]]:
-    grandparent = ("ppid = int(open(f'/proc/{os.getppid()}/stat').read().rsplit(')', 1)[1]"
-                   ".split()[1])\n")
+    grandparent = ("try:\n    ppid = int(open(f'/proc/{os.getppid()}/stat').read()"
+                   ".rsplit(')', 1)[1].split()[1])\nexcept OSError:  # Landlock hides /proc\n"
+                   "    ppid = 1\n")
     return [
         ("kill its own process group", prog("os.killpg(0, signal.SIGKILL)\nreturn 42"),
          "crashed"),
@@ -244,3 +249,45 @@ def test_an_error_inside_the_pool_loop_loses_no_result(monkeypatch: pytest.Monke
     assert "injected pool bug" in outcomes[2].reason and outcomes[2].verdict == "sandbox_error"
     others = [o.verdict for i, o in enumerate(outcomes) if i != 2]
     assert others == ["failed" if i % 2 == 0 else "passed" for i in range(8) if i != 2]
+
+
+def test_reduced_mode_fences_files_and_proc_with_landlock() -> None:
+    """Without bubblewrap, Landlock keeps a program to the system folders, the Python
+    installation and its own scratch folder (a normal user's program could otherwise read the
+    working tree, and through /proc the start-up environment of this process)."""
+    outside = Path(tempfile.gettempdir()) / f"imitation-fence-{uuid.uuid4().hex}"  # /tmp: 1777
+    cases = [
+        ("read the working tree", prog(f"open({str(REPO / 'pyproject.toml')!r}).read()\n"
+                                       "return 42"), "failed"),
+        ("list /proc", prog("os.listdir('/proc')\nreturn 42"), "failed"),
+        ("read the pool's environment",
+         prog(f"open('/proc/{os.getpid()}/environ', 'rb').read()\nreturn 42"), "failed"),
+        ("write outside its folder", prog(f"open({str(outside)!r}, 'w').write('x')\nreturn 42"),
+         "failed"),
+        ("write and read its own folder",
+         prog("open('f.txt', 'w').write('42')\nreturn int(open('f.txt').read())"), "passed"),
+        ("import the standard library",
+         prog("import json, hashlib, decimal, fractions, datetime, heapq\n"
+              "return 42 + int(datetime.date(2020, 1, 1).year < 2000)"), "passed"),
+    ]
+    if landlock_abi() < 1:
+        pytest.skip("this kernel has no Landlock (Linux 5.13+): reduced mode cannot fence files")
+    with WorkerPool(ExecConfig(workers=1, isolation="reduced")) as pool:
+        assert pool.hardening.get("landlock") is True, pool.hardening
+        outcomes = pool.run([Job(program, TEST, "f", 1.0, 4.0, name)
+                             for name, program, _ in cases])
+    got = {name: (o.verdict, o.reason) for (name, _, _), o in zip(cases, outcomes)}
+    assert got == {name: (want, got[name][1]) for name, _, want in cases}
+    assert all("Permission denied" in outcomes[i].reason for i in range(4)), got
+    assert not outside.exists()
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version (0: none), asked the way the worker asks it."""
+    import ctypes
+
+    if os.uname().machine not in ("x86_64", "aarch64"):
+        return 0
+    syscall = ctypes.CDLL(None, use_errno=True).syscall
+    syscall.restype = ctypes.c_long
+    return max(0, syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
