@@ -220,9 +220,11 @@ class WorkerPool:
                 except Exception as err:  # noqa: BLE001 - a bug here must not lose the results
                     errors += 1
                     self._internal_error(err, errors)
-        out = self._outcomes
+        lost = Outcome("sandbox_error", "the pool lost track of this program", 0.0, 0.0,
+                       self.isolation)  # never seen; a guard, so that no result is ever None
+        out = [outcome or lost for outcome in self._outcomes]
         self._jobs, self._outcomes = (), []
-        return out  # type: ignore[return-value]
+        return out
 
     def _step(self, pending: deque[int]) -> None:
         """Feed idle workers, wait for replies (or a watchdog deadline), handle them."""
