@@ -7,7 +7,8 @@ hostile programs kill their process group, their worker, the pool's process, eve
 may; close or scribble over their descriptors; fork processes that outlive them; exhaust memory
 and descriptors; sleep; exit; raise BaseException subclasses; look for the secrets of this
 process. Then, with a scripted worker (fault injection): a worker that dies, garbles its replies
-or closes its pipes costs only its own program, and an error inside the pool loop too.
+or closes its pipes costs only its own program, and an error inside the pool loop too. Last,
+reduced mode's Landlock fence (files, /proc) where the kernel has Landlock.
 """
 
 from __future__ import annotations
