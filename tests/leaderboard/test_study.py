@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import select, update
 
 from judges import agreement as agr
+from judges.answers import write_jsonl
+from judges.pairwise import Judgment, PairVerdict
 from leaderboard.cli import main
 from leaderboard.db import read_session, write_session
 from leaderboard.models import utcnow
@@ -60,10 +62,10 @@ def synthetic(sqlite_engine, tmp_path):
 
 def test_synthetic_study_hand_computed_figures(synthetic, tmp_path):
     engine, made = synthetic
-    verdicts = tmp_path / "verdicts.jsonl"
-    verdicts.write_text("".join(json.dumps({"id": k, "outcome": o, "judge": "gpt-4o",
-                                            "prompt": "pairwise-v1"}) + "\n"
-                                for k, o in JUDGE.items()))
+    verdicts = tmp_path / "judge_results" / "verdicts.jsonl"  # written as imitation-judge
+    write_jsonl(verdicts, [PairVerdict(k, o, Judgment(o, None, "[[A]]"),  # pairwise does
+                                       Judgment(o, None, "[[B]]"), "gpt-4o", "pairwise-v1")
+                           for k, o in JUDGE.items()])
     added = results.add_judge_verdicts(engine, str(made["id"]), verdicts)
     assert added["pairs_judged"] == 6 and added["judge"] == "gpt-4o with pairwise-v1"
     res = results.study_results(engine, "vicuna vs chatgpt")
@@ -166,20 +168,20 @@ def test_assignment_rules(sqlite_engine, tmp_path):
         assign.next_pair(sqlite_engine, "no-such-study-code", "eve")
 
 
-def test_balance_and_expired_holds(sqlite_engine, tmp_path):
-    made = make_study(sqlite_engine, tmp_path, prompts=3, raters=1)
+def test_balance_and_expired_holds(engine, tmp_path):  # SQLite and PostgreSQL
+    made = make_study(engine, tmp_path, prompts=3, raters=1)
     code = made["rate_url"].rsplit("/", 1)[1]
-    held = [assign.next_pair(sqlite_engine, code, r)["assignment"] for r in ("a", "b", "c")]
-    keys = [side(sqlite_engine, h)[2] for h in held]
+    held = [assign.next_pair(engine, code, r)["assignment"] for r in ("a", "b", "c")]
+    keys = [side(engine, h)[2] for h in held]
     assert len(set(keys)) == 3  # the least-rated pair first: each rater holds another
-    assert assign.next_pair(sqlite_engine, code, "d")["finished"]  # every pair is held
-    with write_session(sqlite_engine) as s:  # a's hold expires
+    assert assign.next_pair(engine, code, "d")["finished"]  # every pair is held
+    with write_session(engine) as s:  # a's hold expires
         s.execute(update(Assignment).where(Assignment.public_id == held[0])
                   .values(created_at=utcnow() - timedelta(hours=2)))
-    taken = assign.next_pair(sqlite_engine, code, "d")
-    assert side(sqlite_engine, taken["assignment"])[2] == keys[0]  # d gets a's pair
+    taken = assign.next_pair(engine, code, "d")
+    assert side(engine, taken["assignment"])[2] == keys[0]  # d gets a's pair
     with pytest.raises(assign.StudyError) as err:  # a's late answer: the slot went to d
-        assign.submit(sqlite_engine, code, "a", held[0], "left")
+        assign.submit(engine, code, "a", held[0], "left")
     assert err.value.status == 404
 
 
@@ -223,6 +225,14 @@ def test_cli_study_commands_and_errors(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["status"] == "closed"
     assert main(["study", "export", "s", "--output", str(tmp_path / "out"), *db]) == 0
     assert json.loads(capsys.readouterr().out)["left_out_incomplete"] == 4
+    judged = tmp_path / "judge" / "verdicts.jsonl"  # a judge run on other files
+    judged.parent.mkdir()
+    judged.write_text(json.dumps({"id": "0", "outcome": "win", "judge": "j", "prompt": "p"}))
+    (judged.parent / "config.json").write_text(json.dumps({"answers": str(ref),
+                                                           "reference": str(ref)}))
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps([{"idx": 1, "instruction": "q", "input": "", "response1": "a",
+                                   "response2": "b", "annotator1": 1, "annotator2": 7}]))
     bad = [(["study", "create", "--answers", str(tmp_path / "none.jsonl"), "--reference",
              str(ref), "--prompts", "2"], "does not exist"),
            (["study", "create", "--answers", str(model), "--reference", str(ref),
@@ -232,7 +242,11 @@ def test_cli_study_commands_and_errors(tmp_path, capsys):
            (["study", "results", "nope"], "no study 'nope'"),
            (["study", "export", "s", "--format", "csv", "--output", "x"], "--format 'csv'"),
            (["study", "import", str(model), "--name", "imp"], "not JSON"),
-           (["study", "judge", "s", "--verdicts", str(model)], "expected an imitation-judge")]
+           (["study", "judge", "s", "--verdicts", str(model)], "expected an imitation-judge"),
+           (["study", "judge", "s", "--verdicts", str(judged)], "not the file this study"),
+           (["study", "create", "--answers", str(model), "--reference", str(ref), "--prompts",
+             "0"], "--prompts must be at least 1"),
+           (["study", "import", str(labels), "--name", "imp"], "field annotator2 is 7")]
     for argv, message in bad:
         assert main([*argv, *db]) == 2, argv
         err = capsys.readouterr().err.strip()
