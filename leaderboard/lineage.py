@@ -84,8 +84,10 @@ def record_card(session: Session, model: Model, card: Mapping[str, Any], data_ki
     """Make ``card`` the checkpoint's current card, adding a version when it is new; returns
     the version now current."""
     ckpt = model.checkpoint
-    if ckpt is not None and _canonical(ckpt.card) == _canonical(card):
-        return ckpt.version
+    if ckpt is not None:  # concurrent pushes of cards queue here (PostgreSQL; SQLite's write
+        session.refresh(ckpt, with_for_update=True)  # transactions are serial already)
+        if _canonical(ckpt.card) == _canonical(card):
+            return ckpt.version
     if ckpt is None:
         ckpt = Checkpoint(card=dict(card), data_kind=data_kind, imitation_tokens=tokens,
                           version=1)

@@ -269,3 +269,47 @@ def test_cli_local_push_is_the_local_user(tmp_path: Path, capsys, monkeypatch):
         assert out == "" and len(err.strip().splitlines()) == 1
         assert "(403)" in err and "model 'alice-model' belongs to alice, not bob" in err
     engine.dispose()
+
+
+def test_concurrent_claims_and_cards_lose_nothing(engine):
+    """Eight users push a new model name at once: one owns it, seven get the 403 error; then
+    its owner pushes six different cards at once: seven versions, none overwritten."""
+    import threading
+
+    from leaderboard.ingest import store_push
+    from leaderboard.lineage import OwnershipError, Pusher, model_json
+    from leaderboard.schemas import PushPayload
+
+    won, refused, errors = [], [], []
+
+    def claim(k: int) -> None:
+        try:
+            store_push(engine, PushPayload.model_validate(payload("contested", seed=k)),
+                       Pusher(f"user{k}"))
+            won.append(f"user{k}")
+        except OwnershipError as err:
+            refused.append(str(err))
+        except Exception as err:  # noqa: BLE001 - collected and asserted below
+            errors.append(repr(err))
+
+    def card_push(k: int) -> None:
+        try:
+            store_push(engine, PushPayload.model_validate(imitation(
+                "imi", "b", "t", (0.3, 0.5), 100 + k, tokens=1000 + k)), Pusher("alice"))
+        except Exception as err:  # noqa: BLE001 - collected and asserted below
+            errors.append(repr(err))
+
+    for target, count in ((claim, 8), (card_push, 6)):
+        if target is card_push:
+            card_push(-1)  # alice's first card: version 1
+        threads = [threading.Thread(target=target, args=(k,)) for k in range(count)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == [] and len(won) == 1 and len(refused) == 7
+    assert model_json(engine, "contested")["owner"] == won[0]
+    assert all(f"belongs to {won[0]}" in text for text in refused)
+    history = model_json(engine, "imi")["card_history"]
+    assert [v["version"] for v in history] == list(range(7, 0, -1))
+    assert sorted(v["imitation_tokens"] for v in history) == sorted(1000 + k for k in range(-1, 6))
