@@ -225,7 +225,7 @@ def test_openapi_describes_the_request_bodies_and_the_token(server):
     assert {k: v["title"] for k, v in bodies.items()} == {
         ("/api/runs", "post"): "PushPayload", ("/api/published", "post"): "PublishedPayload",
         ("/api/judge-agreement", "post"): "AgreementPayload",
-        ("/api/tokens", "post"): "TokenCreate"}
+        ("/api/tokens", "post"): "TokenCreate", ("/api/rate/{code}/submit", "post"): "Rating"}
     push = bodies[("/api/runs", "post")]
     assert push["properties"]["model"]["properties"]["kind"]["enum"] == [
         "base", "imitation", "teacher"]  # nested models inlined: no dangling $ref
