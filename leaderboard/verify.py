@@ -15,9 +15,9 @@ The rules (the main page's legend and leaderboard/README.md state them too):
 - **flagged**: a number the samples contradict: a recomputed value that differs, a sample count
   that differs from the one results.json states, or samples of a task the run does not score
   (one flag per mismatch).
-- **unverified**, with the reason: anything less, e.g. no samples for a task, no sample count,
-  a sample without a value, a metric whose aggregation is not a mean (pass@k estimators, the
-  judge's rates, the style profile's correlations).
+- **unverified**, with the reason: anything less, e.g. no samples for a task (or for the filter
+  of one of its metrics), no sample count, a sample without a value, a metric whose aggregation
+  is not a mean (pass@k estimators, the judge's rates, the style profile's correlations).
 """
 
 from __future__ import annotations
@@ -174,11 +174,11 @@ def _check_task(out: Verification, task: _Task, results: Mapping[str, Any],
         if metric not in means:
             out.gaps.append(f"{task.label(key)}: not an lm-eval 'mean' of per-sample values "
                             "(configs.metric_list), so it cannot be recomputed")
+        elif not group:
+            out.gaps.append(f"{task.label(key)}: no samples logged for filter {filt!r}")
         elif len(group) != expected:
             out.mismatches.append(f"{task.label(key)}: {len(group)} samples logged, "
                                   f"results.json says n={expected}")
-        elif not group:
-            out.gaps.append(f"{task.label(key)}: no documents evaluated")
         else:
             values = [_numeric(r.get(metric)) for r in group]
             missing = sum(v is None for v in values)
