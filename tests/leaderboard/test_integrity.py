@@ -230,6 +230,9 @@ def test_the_migration_keeps_data_and_backfills_owners_and_cards(db_url):
         assert (v1.version, v1.user.name, v1.card) == (1, "alice", {"base_model": "base"})
         assert dict(s.execute(sa.select(Run.id, Run.card_version)).all()) == {
             1: 1, 2: None, 3: 1}
+        old = s.get(Run, 1)
+        assert old.status == "unverified" and old.status_detail.startswith(
+            "not verified: checked before migration 0003 under looser rules")
     body = PushPayload.model_validate(payload("orphan", seed=20))
     with pytest.raises(OwnershipError, match="'orphan' has no known owner"):
         store_push(engine, body, Pusher("alice", 1))

@@ -10,7 +10,9 @@ owner (leaderboard.lineage.LOCAL_USER, what such pushes act as from now on); a m
 of its own (a base or teacher named by another push) gets the owner of the first run that named
 it; a model with none of these has no owner (only an admin token may push to it). Every stored
 card becomes version 1 (by the model's owner, at the model's creation time), and the runs of a
-model with a card record version 1.
+model with a card record version 1. A run stored as "verified" under the looser rules before
+(some metric recomputed, not necessarily every one; leaderboard.verify states today's) becomes
+"unverified", its detail saying so: its samples are not stored, so it cannot be checked again.
 """
 from __future__ import annotations
 
@@ -87,6 +89,11 @@ def _local_user(conn: sa.Connection) -> int:
 
 
 def _backfill(conn: sa.Connection) -> None:
+    conn.execute(sa.text(
+        "UPDATE runs SET status = 'unverified', status_detail = :why || status_detail "
+        "WHERE status = 'verified'"),
+        {"why": "not verified: checked before migration 0003 under looser rules (not every "
+                "reported metric need have been recomputed); then: "})
     owners = _owners(conn)
     for model_id, user_id in owners.items():
         if user_id is not None:
