@@ -64,11 +64,11 @@ def load_pandalm(root: Path) -> list[HumanItem]:
     for row in rows:
         question = row["instruction"] + (f"\n\n{row['input']}" if row.get("input") else "")
         items.append(HumanItem(str(row["idx"]), question, row["response1"], row["response2"],
-                               tuple(_pandalm_label(row[key]) for key in _annotators(row))))
+                               tuple(_pandalm_label(row[key]) for key in annotator_keys(row))))
     return items
 
 
-def _annotators(row: dict[str, object]) -> list[str]:
+def annotator_keys(row: dict[str, object]) -> list[str]:
     """annotator1, annotator2, ... (PandaLM has 3; a rating study's export may have more)."""
     keys, k = [], 1
     while f"annotator{k}" in row:

@@ -16,10 +16,11 @@ import random
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import Engine, func, select
 
+from judges.agreement import annotator_keys
 from judges.answers import Answer, load_answers, load_questions
 from leaderboard.db import read_session, write_session
 from leaderboard.models import utcnow
@@ -120,7 +121,10 @@ def create_study(engine: Engine, spec: StudySpec) -> dict[str, Any]:
             "raters_per_pair": study.raters_per_pair, "per_rater": study.per_rater}
 
 
-def _store(engine: Engine, study: Study, pairs: list[StudyPair]) -> None:
+def _store(engine: Engine, study: Study, pairs: list[StudyPair],
+           labels: Sequence[Sequence[tuple[str, str]]] = ()) -> None:
+    """The study, its pairs and (imported) ratings ``labels[i]`` = [(rater, verdict)] of
+    pair i, in one transaction."""
     with write_session(engine) as s:
         if s.scalar(select(Study.id).where(Study.name == study.name)) is not None:
             raise ValueError(f"a study named {study.name!r} exists already: choose another "
@@ -130,6 +134,11 @@ def _store(engine: Engine, study: Study, pairs: list[StudyPair]) -> None:
         for position, pair in enumerate(pairs):
             pair.study_id, pair.position = study.id, position
             s.add(pair)
+        s.flush()
+        s.add_all(Assignment(public_id=secrets.token_urlsafe(16), study_id=study.id,
+                             pair_id=pair.id, rater=rater, reference_left=False,
+                             verdict=verdict, answered_at=utcnow())
+                  for pair, given in zip(pairs, labels) for rater, verdict in given)
 
 
 def import_pandalm(engine: Engine, path: Path, name: str, limit: int | None = None
@@ -137,8 +146,10 @@ def import_pandalm(engine: Engine, path: Path, name: str, limit: int | None = No
     """A closed study from human labels in the PandaLM format (a JSON list of ``{idx,
     instruction, input, response1, response2, annotator1..K}``, 0 tie / 1 / 2): response1 is
     the model's answer, response2 the reference's, each annotator a rater."""
+    if not 1 <= len(name.strip()) <= 200:
+        raise ValueError("--name must be 1-200 characters")
     rows = _read_pandalm(path)[:limit]
-    annotators = _annotators(rows[0]) if rows else []
+    annotators = annotator_keys(rows[0]) if rows else []
     if not annotators:
         raise ValueError(f"{path}: no rows with annotator1.. labels (PandaLM testset format)")
     study = Study(name=name.strip(), code=secrets.token_urlsafe(12), status="closed",
@@ -149,22 +160,14 @@ def import_pandalm(engine: Engine, path: Path, name: str, limit: int | None = No
                   closed_at=utcnow())
     pairs, labels = [], []
     for number, row in enumerate(rows, 1):
-        if _annotators(row) != annotators:
-            raise ValueError(f"{path}: row {number} has annotators {_annotators(row)}, the "
-                             f"first row {annotators}: every row needs the same ones")
+        if annotator_keys(row) != annotators:
+            raise ValueError(f"{path}: row {number} has annotators {annotator_keys(row)}, "
+                             f"the first row {annotators}: every row needs the same ones")
         prompt = str(row["instruction"]) + (f"\n\n{row['input']}" if row.get("input") else "")
         pairs.append(StudyPair(kind="real", key=str(row["idx"])[:500], prompt=prompt,
                                answer=str(row["response1"]), reference=str(row["response2"])))
-        labels.append([_label(path, number, a, row[a]) for a in annotators])
-    if not 1 <= len(name.strip()) <= 200:
-        raise ValueError("--name must be 1-200 characters")
-    _store(engine, study, pairs)
-    with write_session(engine) as s:
-        for pair, row_labels in zip(pairs, labels):
-            for rater, verdict in zip(annotators, row_labels):
-                s.add(Assignment(public_id=secrets.token_urlsafe(16), study_id=study.id,
-                                 pair_id=pair.id, rater=rater, reference_left=False,
-                                 verdict=verdict, answered_at=utcnow()))
+        labels.append([(a, _label(path, number, a, row[a])) for a in annotators])
+    _store(engine, study, pairs, labels)
     return {"id": study.id, "name": study.name, "pairs": len(pairs),
             "raters": len(annotators), "ratings": len(pairs) * len(annotators)}
 
@@ -184,11 +187,6 @@ def _read_pandalm(path: Path) -> list[dict[str, Any]]:
             raise ValueError(f"{path}: row {number} needs the fields {', '.join(need)} and "
                              "annotator1..K")
     return rows
-
-
-def _annotators(row: dict[str, Any]) -> list[str]:
-    found = [k for k in row if k.startswith("annotator") and k[9:].isdigit()]
-    return sorted(found, key=lambda k: int(k[9:]))
 
 
 def _label(path: Path, number: int, field: str, value: object) -> str:

@@ -79,7 +79,8 @@ def _spec(args: argparse.Namespace) -> Any:
     return StudySpec(name=name, answers=Path(args.answers), reference=Path(args.reference),
                      prompts=args.prompts, raters_per_pair=args.raters_per_pair,
                      attention_checks=args.attention_checks, per_rater=args.per_rater,
-                     seed=getattr(args, "seed", 0), questions=Path(args.questions) if args.questions else None,
+                     seed=getattr(args, "seed", 0),
+                     questions=Path(args.questions) if args.questions else None,
                      hold_minutes=args.hold_minutes)
 
 

@@ -240,7 +240,8 @@ def export_pandalm(engine: Engine, ident: str, out: Path) -> dict[str, Any]:
             path.write_text("".join(json.dumps({"id": key, "verdict": verdicts[pid]}) + "\n"
                                     for pid, key in keys.items()), encoding="utf-8")
             written[judge] = str(path)
-    return {"file": str(target), "pairs": len(rows), "left_out_incomplete": len(r.pairs) - len(rows),
+    return {"file": str(target), "pairs": len(rows),
+            "left_out_incomplete": len(r.pairs) - len(rows),
             "judge_verdicts": written,
             "read_with": f"imitation-judge agreement --dataset pandalm --data-dir {out} "
                          "--verdicts FILE"}

@@ -26,10 +26,10 @@ def answer_files(folder: Path, n: int) -> tuple[Path, Path]:
     model, ref = folder / MODEL_FILE, folder / REFERENCE_FILE
     with model.open("w") as m, ref.open("w") as r:
         for i in range(n):
+            link = "https://example.org/" + "photosynthesis" * 8  # unbroken: must wrap on a phone
             m.write(json.dumps({"id": i, "prompt": f"How do plants use light, part {i}?",
-                                "response": f"Plants turn light into sugar ({i}); see https://example.org/"
-                                            + "photosynthesis-" * 8 + "\n\n- light\n- water"})
-                    + "\n")
+                                "response": f"Plants turn light into sugar ({i}); see {link}"
+                                            "\n\n- light\n- water"}) + "\n")
             r.write(json.dumps({"question_id": i, "instruction": f"How do plants use light, "
                                 f"part {i}?", "output": f"Photosynthesis converts light energy "
                                 f"into chemical energy stored as glucose, step {i}."}) + "\n")
