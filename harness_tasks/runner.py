@@ -238,15 +238,28 @@ def _cache(cfg: RunConfig, model_args: dict[str, str], device: str | None,
     return ResponseCache(root / f"{name}-{key}.sqlite")
 
 
+def _check_paths(cfg: RunConfig, include: list[str]) -> None:
+    """Before the model loads: the output folder can be written, every extra task folder is
+    a folder (one line naming the flag otherwise)."""
+    from judges.paths import output_path
+
+    output_path(cfg.output_dir, "--output-dir", "folder")
+    for folder in include:
+        if not Path(folder).is_dir():
+            raise ValueError(f"--include-path {folder} is not a folder: give folder(s) of task "
+                             "YAML files, comma-separated")
+
+
 def run(cfg: RunConfig, *, progress_stream: Any = None) -> RunOutput:
     from lm_eval.utils import make_table
 
+    include = [str(task_dir())] + [p for p in (cfg.include_path or "").split(",") if p]
+    _check_paths(cfg, include[1:])
     local = apply_data_setting(cfg)
     log.info("data: %s", local or "Hugging Face Hub")
     tasks = [t.strip() for t in cfg.tasks.split(",") if t.strip()]
     if not tasks:
         raise ValueError("--tasks is empty; name at least one task or group")
-    include = [str(task_dir())] + [p for p in (cfg.include_path or "").split(",") if p]
     started = time.monotonic()
     manager = _task_manager(tasks, include)  # before the model: a typo costs no model load
     model_args = model_args_for(cfg)

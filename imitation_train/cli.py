@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from judges.config import add_config_flags, from_args, run_main
+from judges.paths import output_path
 
 from imitation_train import collect, prepare
 from imitation_train.experiment import cli as experiment_cli
@@ -32,6 +33,7 @@ def _cmd_sft(args: argparse.Namespace) -> int:
     from imitation_train.trainer import train
 
     cfg = from_args(SFTConfig, args)
+    output_path(cfg.output_dir, "--output-dir", "folder")  # before the model loads
     result = train(cfg)
     if result.card:
         print(json.dumps({"model": str(result.output_dir), "steps": result.steps,

@@ -190,7 +190,11 @@ def stats_file(output: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from judges.paths import output_path
+
     cfg = from_args(PrepareConfig, args)
+    output_path(cfg.output, "--output", "file")  # before any input is read
+    output_path(stats_file(Path(cfg.output)), "--output (its stats file)", "file")
     stats = prepare(cfg)
     print(json.dumps({k: stats[k] for k in ("records", "total_tokens", "supervised_tokens")}))
     print(f"wrote {cfg.output} and {stats_file(Path(cfg.output))}")

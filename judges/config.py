@@ -193,7 +193,7 @@ def run_main(parser: argparse.ArgumentParser, argv: Sequence[str] | None, *,
     try:
         result = args.func(args)
     except ValueError as err:
-        message = str(err)
+        message = one_line(err)
     except ModuleNotFoundError as err:
         message = missing_extra(err)
         if message is None:  # not an optional dependency: a bug or a broken install
@@ -205,6 +205,19 @@ def run_main(parser: argparse.ArgumentParser, argv: Sequence[str] | None, *,
         return 0
     print(f"{command_prog(parser, args)}: error: {message}", file=sys.stderr)
     return 2
+
+
+def one_line(err: ValueError) -> str:
+    """A user's error as one line: a pydantic ValidationError as ``field.path: problem`` per
+    error (the first five), any other message with its line breaks joined."""
+    errors = getattr(err, "errors", None)
+    if type(err).__name__ == "ValidationError" and callable(errors):
+        found = errors(include_url=False)
+        parts = [f"{'.'.join(str(p) for p in e['loc']) or 'the body'}: {e['msg']}"
+                 for e in found[:5]]
+        more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+        return f"{getattr(err, 'title', 'input')}: {'; '.join(parts)}{more}"
+    return " ".join(line.strip() for line in str(err).splitlines() if line.strip())
 
 
 def command_prog(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from judges.config import add_config_flags, from_args, run_main
+from judges.config import add_config_flags, from_args, one_line, run_main
 from leaderboard.push import TOKEN_ENV
 from leaderboard.settings import Settings
 from leaderboard.study.cli import add_parser as add_study_parser
@@ -36,11 +36,21 @@ def _settings(args: argparse.Namespace) -> Settings:
     return from_args(Settings, args)
 
 
+def _creating_settings(args: argparse.Namespace) -> Settings:
+    """Settings of a command that may create the database: a --db in a folder that does not
+    exist, a folder or a file that is not SQLite is one line naming it, never a new board."""
+    from leaderboard.db import check_new_sqlite
+
+    settings = _settings(args)
+    check_new_sqlite(settings.db)
+    return settings
+
+
 def _engine(args: argparse.Namespace):
     from leaderboard.db import make_engine, migrate
 
     if getattr(args, "_engine", None) is None:
-        args._engine = make_engine(_settings(args).db)
+        args._engine = make_engine(_creating_settings(args).db)
         migrate(args._engine)
     return args._engine
 
@@ -78,7 +88,7 @@ def cmd_push(args: argparse.Namespace) -> Any:
     from leaderboard.payload import CARD_FILE
 
     if not args.url:
-        _settings(args)  # a bad --db fails before any file is read or model evaluated
+        _creating_settings(args)  # a bad --db fails before any file is read or model evaluated
     card = Path(args.card) if args.card else None
     if args.checkpoint:
         results = _run_checkpoint(args)
@@ -105,12 +115,14 @@ def _push_tree(args: argparse.Namespace, root: Path) -> list[dict[str, Any]]:
 
 
 def _push_one(args: argparse.Namespace, results: Path, card: Path | None) -> dict[str, Any]:
-    from leaderboard.push import push_results
+    from leaderboard.payload import build_payload
+    from leaderboard.push import push_body
 
-    return push_results(_target(args), results, samples=[Path(p) for p in args.samples or []],
-                        card=card, name=args.model, kind=args.kind, base=args.base,
-                        teacher=args.teacher, params=args.params,
-                        engine=None if args.url else _engine(args))
+    # the files are read and checked first: a bad one leaves no new, empty database behind
+    body = build_payload(results, [Path(p) for p in args.samples or []], card, name=args.model,
+                         kind=args.kind, base=args.base, teacher=args.teacher,
+                         params=args.params)
+    return push_body(_target(args), body, None if args.url else _engine(args))
 
 
 def cmd_publish(args: argparse.Namespace) -> dict[str, Any]:
@@ -139,7 +151,11 @@ def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
         from leaderboard.push import post
 
         return post(args.url, "/api/judge-agreement", body, args.token_env)
-    row = store_agreement(_engine(args), AgreementPayload.model_validate(body), args.file)
+    try:  # checked before the database is made
+        payload = AgreementPayload.model_validate(body)
+    except ValueError as err:
+        raise ValueError(f"{args.file}: {one_line(err)}") from None
+    row = store_agreement(_engine(args), payload, args.file)
     return {"judge_run_id": row}
 
 
@@ -173,7 +189,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     from leaderboard.export import export_html
 
+    from judges.paths import output_path
+
     settings = _settings(args)
+    output_path(args.html, "--html", "folder")
     files = export_html(_existing_engine(args), Path(args.html), settings.bootstrap_draws,
                         settings.seed)
     return {"folder": str(Path(args.html).resolve()), "files": len(files),

@@ -23,8 +23,14 @@ def make_engine(url: str) -> Engine:
     url = normalise_db_url(url)
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
-        if path is not None:
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if path is not None:  # a folder or a file that is not SQLite: one line naming it
+            from judges.paths import output_path, sqlite_file
+
+            target = Path(path).expanduser()
+            if not target.parent.exists():
+                output_path(target, "--db", "file")
+                target.parent.mkdir(parents=True, exist_ok=True)
+            sqlite_file(target, "--db")
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -108,6 +114,19 @@ def _sqlite_path(url: str) -> str | None:
         return None
     path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
     return path if path and path != ":memory:" else None
+
+
+def check_new_sqlite(url: str, flag: str = "--db") -> None:
+    """For a URL a user typed: a SQLite file must be a SQLite database or a new file in a
+    folder that exists (a mistyped folder is an error naming ``flag``, never a new empty
+    database somewhere else). Other databases pass."""
+    from judges.paths import sqlite_file
+
+    from leaderboard.settings import normalise_db_url
+
+    path = _sqlite_path(normalise_db_url(url))
+    if path is not None:
+        sqlite_file(path, flag)
 
 
 def open_existing(url: str) -> Engine:

@@ -15,10 +15,18 @@ CARD_FILE = "imitation_card.json"
 
 
 def read_json(path: Path, what: str) -> Any:
-    if not path.is_file():
+    """One JSON document; a missing file, a folder, bytes that are not UTF-8 (a binary file)
+    or bad JSON is a PayloadError naming the file (and the offset or line)."""
+    from judges.paths import read_text
+
+    if not path.exists():
         raise PayloadError(f"{what} {path} does not exist")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = read_text(path, what)
+    except ValueError as err:
+        raise PayloadError(str(err)) from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise PayloadError(f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})"
                            ) from None

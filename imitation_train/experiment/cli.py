@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from judges.paths import output_path
+
 
 def config_path(name: str) -> Path:
     from imitation_train.experiment import CONFIGS
@@ -32,6 +34,8 @@ def _cmd(args: argparse.Namespace) -> int:
 
     overrides = {"output_dir": args.output_dir} if args.output_dir else {}
     cfg = load_experiment(config_path(args.config_file), **overrides)
+    output_path(cfg.output_dir, "--output-dir" if args.output_dir else f"{args.config_file}: "
+                "output_dir", "folder")
     if args.plan:
         for p in plan(cfg):
             print(json.dumps({"stage": p.stage.id, "folder": str(p.stage.folder)}))
