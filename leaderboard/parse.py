@@ -7,6 +7,7 @@ Strict: anything the leaderboard relies on that is missing or of the wrong type 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -15,6 +16,15 @@ from judges.endpoint import JudgeEndpoint
 
 STDERR = "_stderr"
 SKIP_KEYS = frozenset({"alias", "name", "sample_len", "sample_count", "samples"})
+# Limits, the same on SQLite and PostgreSQL: text as long as its column (leaderboard.models),
+# whole numbers that fit an INTEGER column, scores and standard errors of magnitude <= MAX_ABS
+LIMITS = {"task": 200, "task_version": 50, "metric": 100, "filter": 100,
+          "harness_version": 100, "judge_model": 200, "judge_prompt": 200}
+MAX_INT32 = 2**31 - 1
+MAX_SHOTS = 1000
+MAX_ABS = 1e15
+MAX_GROUP_DEPTH = 32
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class PayloadError(ValueError):
@@ -82,20 +92,143 @@ def _number(value: Any, where: str) -> float | None:
         raise PayloadError(f"{where} must be a number, got {type(value).__name__} {value!r:.60}")
     if not math.isfinite(value):
         raise PayloadError(f"{where} must be finite, got {value}")
+    if abs(value) > MAX_ABS:
+        raise PayloadError(f"{where} must be within +-{MAX_ABS:g}, got {value:.6g}")
     return float(value)
+
+
+def _text(value: Any, field: str, where: str) -> str:
+    """``value`` as the text of the ``field`` column: at most LIMITS[field] characters, no
+    control characters (PostgreSQL refuses NUL; SQLite would store it)."""
+    text = str(value)
+    if len(text) > LIMITS[field] or _CONTROL.search(text):
+        raise PayloadError(f"{where} must be text of at most {LIMITS[field]} characters "
+                           f"without control characters, got {text!r:.60}")
+    return text
+
+
+def _count(value: Any, where: str, top: int = MAX_INT32) -> int | None:
+    """A whole number in 0..top (None stays None); true/false are not numbers."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+        raise PayloadError(f"{where} must be an integer in 0..{top}, got {value!r:.40}")
+    return value
 
 
 def harness_version(results: Mapping[str, Any], config: Mapping[str, Any] | None) -> str:
     lm_eval = str(results.get("lm_eval_version") or "unknown")
     suite = (config or {}).get("imitation_suite_version")
-    return f"suite {suite} / lm-eval {lm_eval}" if suite else f"lm-eval {lm_eval}"
+    return _text(f"suite {suite} / lm-eval {lm_eval}" if suite else f"lm-eval {lm_eval}",
+                 "harness_version", "results.lm_eval_version (with config.imitation_suite_"
+                 "version, the harness version)")
 
 
 def _groups(results: Mapping[str, Any]) -> Mapping[str, Any]:
     groups = results.get("group_subtasks") or {}
-    if not isinstance(groups, Mapping):
+    if not isinstance(groups, Mapping) or not all(
+            isinstance(m, list) and all(isinstance(t, str) for t in m) for m in groups.values()):
         raise PayloadError("results.group_subtasks must be an object of group: [task, ...]")
     return groups
+
+
+def _group_depth(groups: Mapping[str, Any]) -> int:
+    """How deep groups nest (without recursion; a cycle counts as deep as it gets)."""
+    depth: dict[str, int] = {}
+    for top in groups:
+        stack = [(top, 1)]
+        while stack:
+            name, level = stack.pop()
+            if depth.get(name, 0) >= level or level > MAX_GROUP_DEPTH + 1:
+                continue
+            depth[name] = level
+            stack.extend((m, level + 1) for m in groups.get(name) or [])
+    return max(depth.values(), default=0)
+
+
+def _section(results: Mapping[str, Any], key: str, what: str) -> Mapping[str, Any]:
+    """A per-task section of results.json (``configs``, ``n-samples``...): task: object."""
+    section = results.get(key) or {}
+    if not isinstance(section, Mapping):
+        raise PayloadError(f"results.{key} must be an object of task: {what}")
+    for task, entry in section.items():
+        if entry is not None and not isinstance(entry, Mapping):
+            raise PayloadError(f"results.{key}.{task} must be an object ({what}), got "
+                               f"{type(entry).__name__}")
+    return section
+
+
+def check_shape(results: Mapping[str, Any], config: Mapping[str, Any] | None,
+                samples: Mapping[str, Any] | None) -> None:
+    """The types and limits of everything the leaderboard reads besides the scores, so that
+    nothing malformed reaches the database (PayloadError naming the field)."""
+    for task, entry in _section(results, "configs", "its task config").items():
+        for key, kind in (("metric_list", list), ("metadata", Mapping)):
+            if (entry or {}).get(key) is not None and not isinstance(entry[key], kind):
+                raise PayloadError(f"results.configs.{task}.{key} must be a "
+                                   f"{'list' if kind is list else 'object'}")
+    for task, entry in _section(results, "higher_is_better", "{metric: true|false}").items():
+        for metric, flag in (entry or {}).items():
+            if flag is not None and not isinstance(flag, bool):  # lm-eval: null = disagree
+                raise PayloadError(f"results.higher_is_better.{task}.{metric} must be true, "
+                                   f"false or null, got {flag!r:.40}")
+    for task, entry in _section(results, "n-samples", "{original: N, effective: N}").items():
+        for key, value in (entry or {}).items():
+            _count(value, f"results.n-samples.{task}.{key}")
+    for task, shots in (results.get("n-shot") or {}).items():
+        _count(shots, f"results.n-shot.{task}", MAX_SHOTS)
+    for task, version in results["versions"].items():
+        if isinstance(version, bool) or not isinstance(version, (str, int, float, type(None))):
+            raise PayloadError(f"results.versions.{task} must be a string or a number")
+        _text(version, "task_version", f"results.versions.{task}")
+    if _group_depth(_groups(results)) > MAX_GROUP_DEPTH:
+        raise PayloadError(f"results.group_subtasks: groups nest deeper than {MAX_GROUP_DEPTH}")
+    run_config = (config or {}).get("run_config")
+    if run_config is not None and not isinstance(run_config, Mapping):
+        raise PayloadError("config.run_config must be an object")
+    check_samples(samples or {})
+
+
+def check_card(card: Mapping[str, Any]) -> None:
+    """The imitation card's fields that are stored in columns (the card itself is stored
+    whole): model names as long as a model's name, the data kind, token counts."""
+    for key in ("base_model", "teacher"):
+        value = card.get(key)
+        if isinstance(value, str) and (len(value) > 200 or _CONTROL.search(value)):
+            raise PayloadError(f"card.{key} must be a model name of at most 200 characters "
+                               f"without control characters, got {value!r:.60}")
+    for key in ("imitation_tokens", "token_budget", "train_tokens"):
+        if isinstance(card.get(key), int) and not isinstance(card[key], bool):
+            _count(card[key], f"card.{key}", 2**63 - 1)
+    kind = card.get("data_kind")
+    sources = card.get("data_sources")
+    if kind is None and isinstance(sources, list):
+        kind = "+".join(s if isinstance(s, str) else str(s.get("name", s.get("source", "?")))
+                        for s in sources if isinstance(s, (str, Mapping)))
+    if isinstance(kind, str) and (len(kind) > 200 or _CONTROL.search(kind)):
+        raise PayloadError("card.data_kind (or the names in card.data_sources) must be at most "
+                           f"200 characters without control characters, got {kind!r:.60}")
+
+
+def check_samples(samples: Mapping[str, Any]) -> None:
+    """Each task's logged samples: objects whose ``doc_id`` (when given) is a whole number,
+    one row per document and filter (a duplicate would count an item twice)."""
+    for task, rows in samples.items():
+        if not isinstance(rows, list):
+            raise PayloadError(f"samples.{task} must be a list of sample objects")
+        seen: dict[tuple[int, str], int] = {}
+        for k, row in enumerate(rows):
+            where = f"samples.{task}[{k}]"
+            if not isinstance(row, Mapping):
+                raise PayloadError(f"{where} must be an object")
+            doc_id = _count(row.get("doc_id"), f"{where}.doc_id")
+            if doc_id is None:
+                continue
+            key = (doc_id, str(row.get("filter", "none")))
+            if key in seen:
+                raise PayloadError(f"{where}.doc_id: duplicate sample id {doc_id} (filter "
+                                   f"{key[1]!r:.40}), already at samples.{task}[{seen[key]}]")
+            seen[key] = k
 
 
 def _named_flags(per_task: Mapping[str, bool], groups: Mapping[str, Any], name: str,
@@ -162,22 +295,29 @@ def n_shot(results: Mapping[str, Any], task: str) -> int:
     return shots
 
 
-def judge_from_samples(rows: list[Mapping[str, Any]]) -> JudgeInfo | None:
+def _judge(model: Any, prompt: Any, where: str) -> JudgeInfo:
+    return JudgeInfo(_text(model, "judge_model", f"{where} (judge model)"),
+                     _text(prompt, "judge_prompt", f"{where} (judge prompt)"))
+
+
+def judge_from_samples(rows: list[Mapping[str, Any]], task: str = "") -> JudgeInfo | None:
     """The judge recorded in a task's docs (``doc.judge``: judges.endpoint.JudgeEndpoint)."""
     for row in rows[:1]:
         doc = row.get("doc") if isinstance(row, Mapping) else None
         try:
             judge = JudgeEndpoint.parse(doc.get("judge")) if isinstance(doc, Mapping) else None
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
-        return JudgeInfo(judge.client.model, judge.prompt_id) if judge else None
+        return _judge(judge.client.model, judge.prompt_id, f"samples.{task}[0].doc.judge"
+                      ) if judge else None
     return None
 
 
-def judge_from_config(task_config: Mapping[str, Any]) -> JudgeInfo | None:
+def judge_from_config(task_config: Mapping[str, Any], task: str = "") -> JudgeInfo | None:
     meta = task_config.get("metadata") if isinstance(task_config, Mapping) else None
     if isinstance(meta, Mapping) and meta.get("judge_model"):
-        return JudgeInfo(str(meta["judge_model"]), str(meta.get("judge_prompt", "pairwise")))
+        return _judge(meta["judge_model"], meta.get("judge_prompt", "pairwise"),
+                      f"results.configs.{task}.metadata")
     return None
 
 
@@ -206,6 +346,7 @@ def parse_results(results: Any, config: Mapping[str, Any] | None = None,
     versions = _need(results, "versions", Mapping, "results")
     if not isinstance(results.get("n-shot") or {}, Mapping):
         raise PayloadError("results.n-shot must be an object of task: shots")
+    check_shape(results, config, samples)
     configs = results.get("configs") or {}
     hib = results.get("higher_is_better") or {}
     n_samples = results.get("n-samples") or {}
@@ -216,13 +357,14 @@ def parse_results(results: Any, config: Mapping[str, Any] | None = None,
         where = f"results.results.{task}"
         if not isinstance(metrics, Mapping):
             raise PayloadError(f"{where} must be an object of metric: value")
-        if not isinstance(task, str) or not task or len(task) > 200:
+        if not isinstance(task, str) or not task:
             raise PayloadError(f"results.results: task name {task!r:.80} must be 1-200 chars")
+        _text(task, "task", f"results.results: task name {task[:80]!r}")
         version = versions.get(task, "N/A")
         shots = n_shot(results, task)
         chat = chat_template_flag(results, config, task)
-        judge = judge_from_samples((samples or {}).get(task) or []) or judge_from_config(
-            configs.get(task) or {})
+        judge = judge_from_samples((samples or {}).get(task) or [], task) or judge_from_config(
+            configs.get(task) or {}, task)
         if judge is None and task.startswith("imitation_judge"):
             judge = JudgeInfo("unknown", "unknown")
         primary = primary_key(metrics, declared_primary(results, task))
@@ -232,14 +374,15 @@ def parse_results(results: Any, config: Mapping[str, Any] | None = None,
     return out
 
 
-def _sample_count(metrics: Mapping[str, Any], n_info: Any, key: str) -> int | None:
+def _sample_count(metrics: Mapping[str, Any], n_info: Any, key: str, where: str
+                  ) -> int | None:
     if isinstance(n_info, Mapping) and isinstance(n_info.get("effective"), int):
-        return n_info["effective"]
+        return n_info["effective"]  # checked by check_shape
     counts = metrics.get("sample_count")
     if isinstance(counts, Mapping) and isinstance(counts.get(key), int):
-        return counts[key]
+        return _count(counts[key], f"{where}.sample_count.{key}")
     n = metrics.get("sample_len")
-    return n if isinstance(n, int) and not isinstance(n, bool) else None
+    return _count(n, f"{where}.sample_len") if isinstance(n, int) else None
 
 
 def _task_scores(task: str, metrics: Mapping[str, Any], version: str, shots: int, chat: bool,
@@ -254,12 +397,15 @@ def _task_scores(task: str, metrics: Mapping[str, Any], version: str, shots: int
         metric, _, filt = key.partition(",")
         if metric.endswith(STDERR):
             continue
+        _text(metric, "metric", f"{where}: metric name {metric[:60]!r}")
+        _text(filt, "filter", f"{where}.{metric}: filter name {filt[:60]!r}")
         value = _number(raw, f"{where}.{key}")
         if value is None:
             continue
         stderr = _number(metrics.get(f"{metric}{STDERR},{filt}"), f"{where}.{metric}_stderr")
         identity = Identity(task, version, shots, chat, judge.model if judge else "",
                             judge.prompt if judge else "", harness, metric, filt)
-        out.append(ParsedScore(identity, value, stderr, _sample_count(metrics, n_info, key),
-                               bool(hib.get(metric, True)), key == primary, headline))
+        n = _sample_count(metrics, n_info, key, where)
+        out.append(ParsedScore(identity, value, stderr, n, bool(hib.get(metric, True)),
+                               key == primary, headline))
     return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Callable
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse, Response
 
 from leaderboard import auth, lineage, views
@@ -70,7 +70,8 @@ def push_agreement(lb: BoardDep, who: Pusher, payload: Annotated[AgreementPayloa
 
 
 @router.get("/runs/{run_id}", dependencies=[Depends(READ)])
-def get_run(run_id: int, lb: BoardDep) -> dict[str, Any]:
+def get_run(run_id: Annotated[int, Path(ge=1, le=2**31 - 1)], lb: BoardDep
+            ) -> dict[str, Any]:
     with read_session(lb.engine) as s:
         run = s.get(Run, run_id)
         if run is None:

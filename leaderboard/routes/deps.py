@@ -1,19 +1,19 @@
 """The routes' dependencies: the app's shared state, the token check (authentication and the
-scope it must carry), the push rate limit, and typed JSON bodies read after the token check.
+scope it must carry), the write rate limit, and typed JSON bodies read after the token check.
 
 Every failure a client can cause is an :class:`HTTPProblem`: a status and a ``detail`` that
 says what was wrong (a list of "field: problem" for a body that fails its schema)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Awaitable, Callable, TypeVar
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ValidationError
 
-from leaderboard import auth
+from leaderboard import auth, strict_json
+from leaderboard.parse import PayloadError
 from leaderboard.routes.state import Board
 
 M = TypeVar("M", bound=BaseModel)
@@ -58,15 +58,26 @@ def require(scope: str) -> Callable[..., auth.Principal | None]:
 READ, PUSH, ADMIN = require("read"), require("push"), require("admin")
 
 
-def pusher(who: Annotated[auth.Principal | None, Depends(PUSH)], lb: BoardDep
-           ) -> auth.Principal:
-    """A principal with the push scope and pushes left this minute (429 with Retry-After)."""
-    assert who is not None  # the push scope is never public
-    wait = lb.push_limit.check(f"token:{who.token_id}")
-    if wait:
-        raise HTTPProblem(429, "rate limit: too many pushes with this token",
-                          {"Retry-After": str(int(wait) + 1)})
-    return who
+def writer(check: Callable[..., auth.Principal | None]) -> Callable[..., auth.Principal]:
+    """A dependency for a write route: the principal ``check`` (a :func:`require`) lets in,
+    with writes left this minute on its token (--push-per-minute; 429 with Retry-After).
+    Every POST/PUT/PATCH/DELETE route depends on one (tests/leaderboard/test_validation.py
+    checks each route of the app)."""
+
+    def limit(lb: BoardDep, who: Any = Depends(check)) -> auth.Principal:
+        assert who is not None  # write scopes are never public
+        wait = lb.push_limit.check(f"token:{who.token_id}")
+        if wait:
+            raise HTTPProblem(429, "rate limit: too many writes with this token",
+                              {"Retry-After": str(int(wait) + 1)})
+        return who
+
+    limit.__name__ = f"{getattr(check, '__name__', 'check')}_limited"
+    return limit
+
+
+pusher = writer(PUSH)  # pushes: runs, published numbers, agreement reports
+admin_writer = writer(ADMIN)  # token changes
 
 
 def json_body(model: type[M], after: Callable[..., Any]) -> Callable[..., Awaitable[M]]:
@@ -97,12 +108,15 @@ async def _read_json(request: Request, limit: int) -> Any:
         if size > limit:
             raise HTTPProblem(413, f"payload exceeds the {limit}-byte limit (--max-payload-mb)")
         chunks.append(chunk)
-    if "json" not in request.headers.get("content-type", ""):
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
         raise HTTPProblem(415, "send the payload as JSON (Content-Type: application/json)")
     try:
-        return json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise HTTPProblem(400, f"malformed JSON: {err}") from None
+        return strict_json.loads(b"".join(chunks))
+    except strict_json.MalformedJSON as err:
+        raise HTTPProblem(400, str(err)) from None
+    except PayloadError as err:
+        raise HTTPProblem(422, [str(err)]) from None
 
 
 def body_doc(model: type[BaseModel]) -> dict[str, Any]:
