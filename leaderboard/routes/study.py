@@ -25,25 +25,11 @@ from leaderboard import auth
 from leaderboard.pages import PAGES
 from leaderboard.render import render
 from leaderboard.routes.deps import (ADMIN, READ, BoardDep, HTTPProblem, body_doc, json_body,
-                                     require)
+                                     require, writer)
 from leaderboard.study import assign, build, results
 
 router = APIRouter(tags=["rating studies"])
-RATE = require("rate")
-
-
-def rater(lb: BoardDep, who: Annotated[auth.Principal | None, Depends(RATE)]
-          ) -> auth.Principal:
-    """A principal with the rate scope and writes left this minute on its token (the push
-    limit, --push-per-minute; 429 with Retry-After)."""
-    assert who is not None  # the rate scope is never public
-    wait = lb.push_limit.check(f"token:{who.token_id}")
-    if wait:
-        raise HTTPProblem(429, "rate limit: too many writes with this token",
-                          {"Retry-After": str(int(wait) + 1)})
-    return who
-
-
+rater = writer(require("rate"))  # the rate scope, rate-limited per token like every write
 Rater = Annotated[auth.Principal, Depends(rater)]
 Code = Annotated[str, Path(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 StudyId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -117,7 +117,7 @@ def create_study(engine: Engine, spec: StudySpec) -> dict[str, Any]:
                   source=f"{spec.answers.name} vs {spec.reference.name}")
     _store(engine, study, real + checks)
     return {"id": study.id, "name": study.name, "rate_url": f"/rate/{study.code}",
-            "pairs": len(real), "attention_checks": len(checks),
+            "results_url": f"/study/{study.id}", "pairs": len(real), "attention_checks": len(checks),
             "raters_per_pair": study.raters_per_pair, "per_rater": study.per_rater}
 
 
