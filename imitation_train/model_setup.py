@@ -3,8 +3,9 @@
 ``LossModel.forward`` runs the transformer body, then the output head only at supervised
 positions (the vocabulary projection of unsupervised tokens is never computed), and returns the
 SUM of token cross-entropies (in chunks of supervised tokens: head_loss.py). Computing the
-loss inside the wrapped module keeps DDP and FSDP hooks in the path (they wrap this module), and summing lets the trainer divide by the
-supervised tokens of the whole optimizer step across micro-batches and ranks.
+loss inside the wrapped module keeps DDP and FSDP hooks in the path (they wrap this module),
+and summing lets the trainer divide by the supervised tokens of the whole optimizer step
+across micro-batches and ranks.
 """
 
 from __future__ import annotations

@@ -3,11 +3,11 @@
 Packed: examples go into rows of at most ``max_seq_len`` tokens by best-fit decreasing; each
 example's position ids restart at 0, and each example attends only to itself: either the
 micro-batch becomes one unpadded row with its example boundaries (``flat``: our packed
-attention paths, or flash-attention 2's varlen kernel; see attention.py), or it stays a batch of rows
-(``rows``) and transformers (5.x) turns the restarting position ids into a block-diagonal causal
-mask (``masking_utils.find_packed_sequence_indices``: sdpa, eager, flex). Targets are shifted
-per example before concatenation, so no example is trained to predict the next one's first
-token.
+attention paths, or flash-attention 2's varlen kernel; see attention.py), or it stays a batch
+of rows (``rows``) and transformers (5.x) turns the restarting position ids into a
+block-diagonal causal mask (``masking_utils.find_packed_sequence_indices``: sdpa, eager,
+flex). Targets are shifted per example before concatenation, so no example is trained to
+predict the next one's first token.
 
 Unpacked: rows of one example each, batched with examples of similar length (fewer pad tokens),
 padded on the right. Right padding under a causal mask cannot change any real token's output,
