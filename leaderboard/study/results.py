@@ -156,10 +156,10 @@ def _read_verdicts(path: Path) -> tuple[str, dict[str, str]]:
     """(judge, {id: label}) from ``imitation-judge pairwise``'s verdicts.jsonl (outcome from
     the candidate's side), ``{"id", "verdict"}`` rows, or PandaLM's shipped verdict files
     (``judges.agreement.load_verdicts``; these do not name their judge)."""
+    from judges.paths import read_text
+
     judge, out = "", {}
-    if not path.is_file():
-        raise ValueError(f"verdict file {path} does not exist")
-    if path.read_text(encoding="utf-8").lstrip().startswith("["):  # PandaLM's shipped files
+    if read_text(path, "verdict file").lstrip().startswith("["):  # PandaLM's shipped files
         return "", dict(load_verdicts(path))
     for number, row in iter_jsonl(path):
         if "outcome" in row and row.get("outcome") in OUTCOME_LABELS:
@@ -216,6 +216,10 @@ def export_pandalm(engine: Engine, ident: str, out: Path) -> dict[str, Any]:
     """The study's real pairs with all their ratings (the first ``raters_per_pair``) as
     OUT/judge_human/pandalm/testset-v1.json, and each judge's verdicts on them as
     OUT/verdicts-<judge>.jsonl (when it judged every exported pair)."""
+    from judges.paths import output_path
+
+    output_path(out, "--output", "folder")  # a file given for the folder: one line, exit 2
+    output_path(out / PANDALM_PATH, "--output", "file")
     r = load(engine, ident)
     n = r.study.raters_per_pair
     rows, keys = [], {}

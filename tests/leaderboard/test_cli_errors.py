@@ -5,6 +5,7 @@ new empty database, no export."""
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -63,6 +64,38 @@ def test_a_careless_command_is_one_line_exit_2_and_writes_nothing(
         tmp_path: Path, capsys: pytest.CaptureFixture, argv: list[str],
         expect: list[str]) -> None:
     assert_refused(main, argv, make_zoo(tmp_path), capsys, expect)
+
+
+STUDY = {
+    "judge binary verdicts": (["judge", "s", "--verdicts", "binary.bin"],
+                              ["verdict file binary.bin", "offset 128"]),
+    "judge latin-1 verdicts": (["judge", "s", "--verdicts", "latin1.jsonl"],
+                               ["verdict file latin1.jsonl", "byte 0xe9"]),
+    "judge verdicts a folder": (["judge", "s", "--verdicts", "folder"],
+                                ["verdict file folder", "is a folder"]),
+    "export into a file": (["export", "s", "--format", "pandalm", "--output", "afile.txt"],
+                           ["--output afile.txt", "is a file"]),
+    "create from binary answers": (["create", "--name", "t", "--answers", "binary.bin",
+                                    "--reference", "answers.jsonl", "--prompts", "1"],
+                                   ["binary.bin", "not UTF-8"]),
+    "create from a prompt list": (["create", "--name", "t", "--answers", "nested_prompt.jsonl",
+                                   "--reference", "answers.jsonl", "--prompts", "1"],
+                                  ["nested_prompt.jsonl", "row 1", "'prompt'"]),
+}
+
+
+@pytest.mark.parametrize("argv, expect", STUDY.values(), ids=STUDY.keys())
+def test_a_careless_study_command_is_one_line_exit_2_and_writes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
+        argv: list[str], expect: list[str]) -> None:
+    zoo = make_zoo(tmp_path)
+    monkeypatch.chdir(zoo)
+    assert main(["study", "create", "--name", "s", "--answers", "answers.jsonl", "--reference",
+                 "answers.jsonl", "--prompts", "2", "--raters-per-pair", "1",
+                 "--attention-checks", "0", *DB]) == 0
+    capsys.readouterr()
+    gc.collect()  # the create's connections close now (SQLite checkpoints its WAL on the last)
+    assert_refused(main, ["study", *argv, *DB], zoo, capsys, expect)
 
 
 def test_a_wrong_nested_type_in_an_agreement_report_names_the_field(
