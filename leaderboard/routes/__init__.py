@@ -12,6 +12,11 @@
                 POST   /api/tokens            admin   create a token (its text is returned once)
                 DELETE /api/tokens/{id}       admin   revoke
     pages.py    GET    /, /scaling, /style, /judges (the registry, leaderboard.pages), /model/{name}
+    study.py    GET    /rate/{code}           -       the raters' page (blind pairwise rating)
+                POST   /api/rate/{code}/next  rate    the rater's next pair
+                POST   /api/rate/{code}/submit rate   a rating (Rating)
+                GET    /api/studies[/{id}]    admin/read  the studies; one's results (JSON)
+                GET    /study/{id}            read    a study's results page
 
 Authentication and authorisation are dependencies (``deps.require(scope)``); request bodies are
 typed (``leaderboard.schemas``) and read only after the token is checked (``deps.json_body``).
