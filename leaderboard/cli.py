@@ -42,8 +42,28 @@ def _creating_settings(args: argparse.Namespace) -> Settings:
     from leaderboard.db import check_new_sqlite
 
     settings = _settings(args)
-    check_new_sqlite(settings.db)
+    args._new_db = check_new_sqlite(settings.db)
     return settings
+
+
+def _drops_unused_new_db(command: Any) -> Any:
+    """``command``, except that when it fails with a user's error (a payload the store
+    refuses) after creating a new SQLite database in which it stored nothing, that database
+    is removed again: a refused push leaves no empty board behind."""
+
+    def run(args: argparse.Namespace) -> Any:
+        try:
+            return command(args)
+        except ValueError:
+            new = getattr(args, "_new_db", None)
+            if new is not None and getattr(args, "_engine", None) is not None and not getattr(
+                    args, "_stored", False):
+                args._engine.dispose()
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    Path(f"{new}{suffix}").unlink(missing_ok=True)
+            raise
+
+    return run
 
 
 def _engine(args: argparse.Namespace):
@@ -122,7 +142,9 @@ def _push_one(args: argparse.Namespace, results: Path, card: Path | None) -> dic
     body = build_payload(results, [Path(p) for p in args.samples or []], card, name=args.model,
                          kind=args.kind, base=args.base, teacher=args.teacher,
                          params=args.params)
-    return push_body(_target(args), body, None if args.url else _engine(args))
+    outcome = push_body(_target(args), body, None if args.url else _engine(args))
+    args._stored = True
+    return outcome
 
 
 def cmd_publish(args: argparse.Namespace) -> dict[str, Any]:
@@ -244,7 +266,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--params", type=int, help="parameter count (for base-size curves)")
     _common(p)
     _remote(p)
-    p.set_defaults(func=cmd_push)
+    p.set_defaults(func=_drops_unused_new_db(cmd_push))
     p = sub.add_parser("publish", help="store published numbers (e.g. a teacher's) + source")
     p.add_argument("file", nargs="?", help="JSON: {model: {name, kind}, source, scores: [...]}")
     p.add_argument("--teacher", help="instead of FILE: the figures shipped for this teacher "
@@ -254,19 +276,19 @@ def parser() -> argparse.ArgumentParser:
                    "the figures go on")
     _common(p)
     _remote(p)
-    p.set_defaults(func=cmd_publish)
+    p.set_defaults(func=_drops_unused_new_db(cmd_publish))
     p = sub.add_parser("push-agreement", help="store an imitation-judge agreement.json")
     p.add_argument("file")
     _common(p)
     _remote(p)
-    p.set_defaults(func=cmd_agreement)
+    p.set_defaults(func=_drops_unused_new_db(cmd_agreement))
     p = sub.add_parser("token", help="create, revoke or list bearer tokens")
     p.add_argument("action", choices=("create", "revoke", "list"))
     p.add_argument("--user")
     p.add_argument("--scopes", default="push,read", help="comma-separated: read,push,admin,rate")
     p.add_argument("--id", type=int, help="token id (revoke)")
     _common(p)
-    p.set_defaults(func=cmd_token)
+    p.set_defaults(func=_drops_unused_new_db(cmd_token))
     p = sub.add_parser("serve", help="serve the pages and the API (uvicorn)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)

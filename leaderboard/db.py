@@ -116,17 +116,20 @@ def _sqlite_path(url: str) -> str | None:
     return path if path and path != ":memory:" else None
 
 
-def check_new_sqlite(url: str, flag: str = "--db") -> None:
+def check_new_sqlite(url: str, flag: str = "--db") -> Path | None:
     """For a URL a user typed: a SQLite file must be a SQLite database or a new file in a
     folder that exists (a mistyped folder is an error naming ``flag``, never a new empty
-    database somewhere else). Other databases pass."""
+    database somewhere else). Other databases pass. Returns the SQLite file when it does not
+    exist yet (opening the URL creates it), else None."""
     from judges.paths import sqlite_file
 
     from leaderboard.settings import normalise_db_url
 
     path = _sqlite_path(normalise_db_url(url))
-    if path is not None:
-        sqlite_file(path, flag)
+    if path is None:
+        return None
+    file = sqlite_file(path, flag)
+    return None if file.exists() else file
 
 
 def open_existing(url: str) -> Engine:

@@ -1,7 +1,8 @@
 """imitation-leaderboard as a careless user runs it: a bad --db (a missing folder, a folder, a
-file that is not SQLite), binary or non-UTF-8 input files, a payload of the wrong shape and an
---html folder that is a file are each one line naming it, exit code 2, and nothing written: no
-new empty database, no export."""
+file that is not SQLite), binary or non-UTF-8 input files, a payload of the wrong shape or one
+the store refuses, and an --html folder that is a file are each one line naming it, exit code 2,
+and nothing written: no new empty database (one made for a refused push is removed again), no
+export."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ CASES = {
                             ["results file binary.bin", "not UTF-8", "offset 128", "line 2"]),
     "push latin-1 results": (["push", "latin1.jsonl", *DB], ["latin1.jsonl", "offset 26"]),
     "push results not JSON": (["push", "answers.jsonl", *DB], ["answers.jsonl:2:1"]),
+    "push a run the store refuses": (["push", "run", "--model", "m", *DB],
+                                     ["results.results is empty"]),
+    "token create without a user": (["token", "create", *DB], ["--user"]),
     "push binary card": (["push", "run", "--card", "binary.bin", *DB],
                          ["imitation card binary.bin", "not UTF-8"]),
     "push card a folder": (["push", "run", "--card", "folder", *DB],
