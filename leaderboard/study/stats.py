@@ -65,7 +65,8 @@ def rates(per_prompt: Sequence[Sequence[str]], n_boot: int = 2000, seed: int = 0
                          r.count("tie") / len(r), r.count("2") / len(r)] for r in rated])
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, len(columns), size=(n_boot, len(columns)))
-    means = columns[rows].mean(axis=1)
+    means = np.stack([columns[:, k][rows].mean(axis=1) for k in range(columns.shape[1])],
+                     axis=1)  # (n_boot, 4), one column at a time (n_boot x prompts each)
     tail = (1 - confidence) / 2 * 100
     lows, highs = np.percentile(means, [tail, 100 - tail], axis=0)
     point = columns.mean(axis=0)
