@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +36,30 @@ def _cmd_sft(args: argparse.Namespace) -> int:
 
     cfg = from_args(SFTConfig, args)
     output_path(cfg.output_dir, "--output-dir", "folder")  # before the model loads
-    result = train(cfg)
+    with _no_empty_folder_left(Path(cfg.output_dir)):
+        result = train(cfg)
     if result.card:
         print(json.dumps({"model": str(result.output_dir), "steps": result.steps,
                           "supervised_tokens": result.supervised_tokens,
                           "final_loss": result.losses[-1] if result.losses else None}))
     return 0
+
+
+@contextlib.contextmanager
+def _no_empty_folder_left(folder: Path) -> Iterator[None]:
+    """When the body fails with a user's error (bad data, say), the folders it made for
+    ``folder`` are removed again if nothing was written into them."""
+    first_new = folder
+    while not first_new.parent.exists() and first_new.parent != first_new:
+        first_new = first_new.parent
+    fresh = not first_new.exists()
+    try:
+        yield
+    except ValueError:
+        if fresh and first_new.is_dir() and not any(
+                p.is_file() or p.is_symlink() for p in first_new.rglob("*")):
+            shutil.rmtree(first_new)
+        raise
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:

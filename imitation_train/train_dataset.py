@@ -52,8 +52,12 @@ def read_file(path: Path, fmt: str) -> tuple[list[ChatRecord], list[int | None]]
 def _is_normalised(path: Path) -> bool:
     if not path.is_file():
         return True  # let the reader name the missing file
-    with path.open(encoding="utf-8") as handle:
-        for text in handle:
+    with path.open("rb") as handle:
+        for raw in handle:
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                return True  # let the reader name the byte and the line
             if text.strip():
                 try:
                     obj = json.loads(text)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from imitation_train.cli import main
+from tests.imitation_train.trainer_support import one_thread, tiny_model
 from tests.support.careless import assert_refused, check_refusal, make_zoo, run_entry, snapshot
 
 PREP = ["prepare", "--no-decontaminate", "--no-progress"]
@@ -61,6 +62,29 @@ def test_a_careless_command_is_one_line_exit_2_and_writes_nothing(
         argv: list[str], expect: list[str]) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "unused")
     assert_refused(main, argv, make_zoo(tmp_path), capsys, expect)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    return tiny_model(tmp_path_factory.mktemp("model") / "m", data_dir, "gpt2")
+
+
+SFT_DATA = {
+    "binary data": ("binary.bin", ["binary.bin:1"]),
+    "latin-1 data": ("latin1.jsonl", ["latin1.jsonl:1", "not UTF-8", "0xe9"]),
+    "content a number": ("chat_bad.jsonl", ["chat_bad.jsonl:1", "messages[0].content"]),
+    "data a folder": ("folder", ["folder"]),
+}
+
+
+@pytest.mark.parametrize("data, expect", SFT_DATA.values(), ids=SFT_DATA.keys())
+def test_bad_training_data_leaves_no_output_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture, tiny: Path, data: str,
+        expect: list[str]) -> None:
+    with one_thread():
+        assert_refused(main, ["sft", "--model", str(tiny), "--data", data, "--output-dir",
+                              "out/sft", "--max-steps", "1"], make_zoo(tmp_path / "zoo"),
+                       capsys, expect)
 
 
 def test_the_console_script_refuses_an_output_that_is_a_folder(tmp_path: Path) -> None:
