@@ -30,27 +30,32 @@ def _compute_dtype(hidden: Any) -> Any:
 
 def _chunk(h: Any, w: Any, tgt: Any, scale: float | None, softcap: float | None,
            want_grad: bool) -> tuple[Any, Any]:
-    """(loss sum, d loss / d logits before scale and cap, or None) of one chunk."""
+    """(loss sum, d loss / d logits before scale and cap, or None) of one chunk: one
+    exponential over the [chunk, vocabulary] logits, reused as the softmax for the gradient;
+    the chunk's temporaries are updated in place."""
     import torch
 
     z = h @ w.t()
     z = z.to(torch.promote_types(z.dtype, torch.float32))
     if scale is not None:
-        z = z * scale
+        z.mul_(scale)
     tanh = None
     if softcap is not None:
         tanh = torch.tanh(z / softcap)
         z = tanh * softcap
-    lse = torch.logsumexp(z, dim=-1)
-    loss = (lse - z.gather(1, tgt[:, None]).squeeze(1)).sum()
+    top = z.amax(dim=-1, keepdim=True)
+    picked = z.gather(1, tgt[:, None])
+    e = z.sub_(top).exp_()  # z is not needed after this: reuse its memory
+    total = e.sum(dim=-1, keepdim=True)
+    loss = (top + total.log() - picked).sum()
     if not want_grad:
         return loss, None
-    g = torch.exp(z - lse[:, None])
+    g = e.div_(total)
     g[torch.arange(len(tgt), device=tgt.device), tgt] -= 1.0
     if tanh is not None:
-        g = g * (1.0 - tanh * tanh)
+        g.mul_(1.0 - tanh * tanh)
     if scale is not None:
-        g = g * scale
+        g.mul_(scale)
     return loss, g
 
 
