@@ -12,6 +12,9 @@
 - ``judges.endpoint``: judge settings from the environment or task metadata;
   ``judges.judging``: one batched judging pass and its metrics (used by the lm-eval judge
   tasks); ``judges.rescore``: re-judge an earlier run's samples file.
+- ``judges.config`` and ``judges.paths``: the command-line plumbing of all four commands (config
+  dataclasses as flags, ``run_main``) and the checks of the paths a user names (UTF-8 input
+  files, SQLite files, writable outputs), each failure one line naming the file or flag.
 
 Prompts are versioned data files in ``judges/prompts``. This package imports no other package
 of the suite, and importing it builds no client and reads no secret.
