@@ -279,7 +279,10 @@ def cmd_susceptibility(args: argparse.Namespace) -> dict[str, Any]:
         result = sus.run(pairs, judge, client, rewrite_model, progress=not args.quiet)
     finally:
         client.close()
-    summary = {**result["summary"], "dataset": args.dataset, "usage": client.ledger.summary()}
+    left = sum(v.over_budget for v in result["verdicts"])  # whole pairs, counted as unscored
+    summary = {**result["summary"], "dataset": args.dataset, "usage": client.ledger.summary(),
+               "stopped_by_budget": {"max_cost": config.max_cost, "unjudged_pairs": left}
+               if left else None}
     out = Path(args.output_dir)
     _write_config(out, args, config, dataset=args.dataset, data_dir=str(root), limit=args.limit,
                   seed=args.seed, prompt=judge.prompt.id, max_tokens=judge.max_tokens,
