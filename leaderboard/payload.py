@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from judges.jsonl import JSONLError, iter_jsonl
 
+from leaderboard import strict_json
 from leaderboard.parse import PayloadError
 
 CARD_FILE = "imitation_card.json"
@@ -25,11 +25,7 @@ def read_json(path: Path, what: str) -> Any:
         text = read_text(path, what)
     except ValueError as err:
         raise PayloadError(str(err)) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise PayloadError(f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})"
-                           ) from None
+    return strict_json.loads(text, where=str(path))  # no NaN, overflow, deep nesting...
 
 
 def task_of(path: Path) -> str:

@@ -65,17 +65,22 @@ def loads(raw: bytes | str, where: str = "body") -> Any:
     except RecursionError:
         raise PayloadError(f"{where}: nested deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as err:
-        raise MalformedJSON(f"{where}: malformed JSON at line {err.lineno} column "
-                            f"{err.colno} ({err.msg})") from None
-    except ValueError as err:  # e.g. an integer literal over Python's digit limit
-        raise MalformedJSON(f"{where}: malformed JSON ({err})") from None
-    check(data, "" if where == "body" else where)
+        raise MalformedJSON(f"{where}: malformed JSON at line {err.lineno} column {err.colno} "
+                            f"({err.msg})" if where == "body" else  # a file: path:line:column
+                            f"{where}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})"
+                            ) from None
+    try:
+        check(data)
+    except PayloadError as err:
+        if where == "body":
+            raise
+        raise PayloadError(f"{where}: {err}") from None  # a file: the path, then the field
     return data
 
 
-def check(data: Any, where: str = "") -> None:
+def check(data: Any) -> None:
     """Refuse a parsed value that holds something :func:`loads` refuses (iteratively)."""
-    stack: list[tuple[Any, str, int]] = [(data, where, 0)]
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
     while stack:
         node, path, depth = stack.pop()
         if isinstance(node, _Refused):

@@ -300,3 +300,21 @@ def test_strict_json_names_the_field_of_each_refusal():
     with pytest.raises(MalformedJSON, match="not UTF-8"):
         loads(b'{"a": "\xc3("}')
     assert loads(json.dumps(copy.deepcopy(_nested(31))))  # 62 levels: allowed
+
+
+def test_the_push_command_refuses_nan_in_a_file_naming_file_and_field(tmp_path, capsys):
+    """``imitation-leaderboard push`` reads files with the same strict JSON as the server (a
+    NaN in a card stored on SQLite broke GET /api/runs/<id> later): one line, exit 2."""
+    from leaderboard.cli import main
+    from tests.support.careless import assert_refused
+
+    body = imitation("cli-m", "base-b", "teacher-t", (0.4, 0.6), seed=9)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text(json.dumps(body["results"]))
+    (run / "imitation_card.json").write_text(json.dumps(body["card"])[:-1] + ', "lr": NaN}')
+    (run / "deep.json").write_text(json.dumps(_nested(40)))
+    assert_refused(main, ["push", "run", "--db", "lb.sqlite"], tmp_path, capsys,
+                   ["run/imitation_card.json: lr: NaN is not a number JSON allows"])
+    assert_refused(main, ["push", "run", "--card", "run/deep.json", "--db", "lb.sqlite"],
+                   tmp_path, capsys, ["run/deep.json", "nested deeper than 64"])
