@@ -139,20 +139,26 @@ def no_query() -> Query:
 
 @dataclass(frozen=True)
 class Source:
-    """What pages are computed from: the store and its main table (computed on first use)."""
+    """What pages are computed from: the store and its main table (computed on first use).
+    The server's table may hold rows whose gaps are pending: ``partial()`` gives it as it is and
+    ``complete(rows)`` computes them for those rows (the main page shows one page of rows);
+    ``table()`` is always whole."""
 
     engine: Engine
     table: Callable[[], views.Table]
+    partial: Callable[[], views.Table] | None = None
+    complete: Callable[[Sequence[views.Row]], Any] = lambda rows: rows
 
 
 def _index(src: Source, q: Query) -> dict[str, Any]:
-    table = src.table()
+    table = src.partial() if src.partial is not None else src.table()
     rows = table.rows
     bases = sorted({r.base for r in rows if r.base} | {r.name for r in rows if r.kind == "base"})
     teachers = sorted({r.teacher for r in rows if r.teacher} | {
         r.name for r in rows if r.kind == "teacher"})
     datas = sorted({r.data_kind for r in rows if r.data_kind})
     pager = paginate(views.filter_rows(table, **q.filters()), q.page, q.per_page)
+    src.complete(pager.items)
     return {"table": table, "rows": pager.items, "pager": pager, "params": q.params(),
             "per_page_choices": sorted({25, PER_PAGE, MAX_PER_PAGE, q.per_page}),
             "chosen": q.filters(), "bases": bases, "teachers": teachers, "datas": datas}

@@ -10,7 +10,10 @@ runs per model (newest run id and run count: one grouped query), then recomputes
 - the gaps of the imitation rows that read a changed model (the model itself, or its base or
   teacher) or whose own lineage changed;
 
-every other row, with its bootstrap intervals, is kept. Each row's bootstrap draws its own
+every other row, with its bootstrap intervals, is kept. The gaps of the rows it changed may be
+left pending (``refresh(complete=False)``) and computed when a page shows those rows
+(:meth:`TableState.complete`): the main page's first view after a push, or of a new server
+process, then bootstraps only the rows of that page. Each row's bootstrap draws its own
 noise, seeded by the model id (:func:`leaderboard.stats.row_noise`), so a row's interval does not
 depend on which other rows exist and an incrementally refreshed table equals one built from
 scratch (tests/leaderboard/test_table_state.py). The state is derived from committed data only,
@@ -20,8 +23,8 @@ run committed out of id order (PostgreSQL) still changes its model's signature.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from sqlalchemy import Engine, func, select
@@ -103,7 +106,7 @@ class Refreshed:
     """What the last :meth:`TableState.refresh` recomputed (the tests count it)."""
 
     models: int = 0  # models whose runs changed (cells re-read)
-    gap_rows: int = 0  # imitation rows whose bootstrap intervals were recomputed
+    gap_rows: int = 0  # imitation rows whose bootstrap intervals were computed (then or since)
     full: bool = False  # built from scratch
 
 
@@ -169,9 +172,13 @@ class TableState:
         self._scores: dict[int, dict[int, Latest]] = {}  # model -> benchmark -> newest score
         self._gaps: dict[int, dict[int, tuple[Gap | None, str]]] = {}  # model -> bench -> gap
         self._rows: dict[int, Row] = {}
+        self._columns: list[Column] = []
+        self._pending: set[int] = set()  # rows whose gaps are not computed yet
 
-    def refresh(self) -> Table:
-        """The table as stored now, recomputing only what changed since the last refresh."""
+    def refresh(self, complete: bool = True) -> Table:
+        """The table as stored now, recomputing only what changed since the last refresh.
+        ``complete=False`` leaves the gaps of the rows it changed to :meth:`complete` (a page
+        completes only the rows it shows)."""
         full = self.table is None
         with read_session(self.engine) as s:
             sig = signatures(s)  # read first: a run committed after it is seen next time
@@ -179,11 +186,20 @@ class TableState:
                        if sig.get(m) != self._sig.get(m)}
             if not full and not changed:
                 self.last = Refreshed()
-                return self.table  # type: ignore[return-value]
+                return self.whole() if complete else self.table  # type: ignore[return-value]
             benches = s.scalars(select(Benchmark).where(*self.where)
                                 .order_by(Benchmark.task, Benchmark.id)).all()
             meta = model_meta(s)
             fresh = latest_scores(s, [b.id for b in benches], None if full else changed)
+        self._apply(sig, changed, benches, meta, fresh)
+        self.last = Refreshed(len(changed), 0, full)
+        if complete:
+            self.complete(self.table.rows)  # type: ignore[union-attr]
+        return self.table  # type: ignore[return-value]
+
+    def _apply(self, sig: dict[int, tuple[int, int]], changed: set[int],
+               benches: Sequence[Benchmark], meta: dict[int, Meta],
+               fresh: dict[tuple[int, int], Latest]) -> None:
         for m in changed:
             self._scores.pop(m, None)
         for (m, b), hit in fresh.items():
@@ -193,9 +209,12 @@ class TableState:
         touched = changed | {m for m in meta.keys() | self._meta.keys()
                              if meta.get(m) != self._meta.get(m)}
         affected = self._affected(meta, touched)
-        self._fill_gaps(meta, affected, columns)
+        for m in list(self._gaps):
+            if m in affected or m not in self._scores:
+                del self._gaps[m]
+        self._pending = (self._pending | affected) & self._scores.keys()
         same_columns = self.table is not None and self.table.columns == columns
-        self._sig, self._meta = sig, meta
+        self._sig, self._meta, self._columns = sig, meta, columns
         rows = {}
         for m, scores in self._scores.items():
             keep = self._rows.get(m)
@@ -204,8 +223,27 @@ class TableState:
             rows[m] = keep
         self._rows = rows
         self.table = Table(columns, sorted(rows.values(), key=lambda r: (r.kind, r.name)))
-        self.last = Refreshed(len(changed), len(affected), full)
-        return self.table
+
+    def complete(self, rows: Iterable[Row]) -> Sequence[Row]:
+        """Compute the gaps still pending among ``rows`` (rows of the current table; others are
+        left alone) and fill their cells in place; returns ``rows``."""
+        rows = rows if isinstance(rows, Sequence) else list(rows)
+        todo = {r.id for r in rows if r.id in self._pending and self._rows.get(r.id) is r}
+        if not todo:
+            return rows
+        self._fill_gaps(self._meta, todo, self._columns)
+        for m in todo:
+            own = self._gaps.get(m, {})
+            for col, cell in zip(self._columns, self._rows[m].cells):
+                cell.gap, cell.gap_note = own.get(col.id, (None, ""))
+        self._pending -= todo
+        self.last = replace(self.last, gap_rows=self.last.gap_rows + len(todo))
+        return rows
+
+    def whole(self) -> Table:
+        """The current table with every gap computed."""
+        self.complete(self.table.rows if self.table is not None else [])
+        return self.table  # type: ignore[return-value]
 
     def _affected(self, meta: dict[int, Meta], touched: set[int]) -> set[int]:
         """Imitation models with scores whose gaps may have changed: touched themselves, or
@@ -217,9 +255,6 @@ class TableState:
     def _fill_gaps(self, meta: dict[int, Meta], affected: set[int],
                    columns: list[Column]) -> None:
         ids = {x.name: m for m, x in meta.items()}
-        for m in list(self._gaps):
-            if m in affected or m not in self._scores:
-                del self._gaps[m]
         order = sorted(affected)
         at = {m: k for k, m in enumerate(order)}
         noise = (np.stack([row_noise(m, self.draws, self.seed) for m in order], axis=1)

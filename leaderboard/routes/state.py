@@ -20,7 +20,8 @@ class TableCache:
     (the data version changes). Then the table is refreshed incrementally
     (:class:`leaderboard.table.TableState`: only the models whose runs changed, and the gaps
     that read them, are recomputed) and the rendered pages are dropped; one refresh at a time.
-    Each server process keeps its own, derived from committed data."""
+    A page of the main table computes the pending gaps of its own rows only. Each server process
+    keeps its own, derived from committed data."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine, self.settings = engine, settings
@@ -29,22 +30,31 @@ class TableCache:
         self.state = views.TableState(engine, settings.bootstrap_draws, settings.seed)
         self._pages: dict[Any, str] = {}
 
+    def _current(self, key: tuple[int, int]) -> views.Table:
+        """The table at data version ``key`` (call with the lock held; gaps may be pending)."""
+        if key != self._key or self.state.table is None:
+            self.state.refresh(complete=False)
+            self._key, self._pages = key, {}
+        return self.state.table  # type: ignore[return-value]
+
     def get(self) -> views.Table:
+        """The whole table, every gap computed."""
         key = views.data_version(self.engine)
         with self._lock:
-            if key != self._key or self.state.table is None:
-                self.state.refresh()
-                self._key, self._pages = key, {}
-            return self.state.table  # type: ignore[return-value]
+            self._current(key)
+            return self.state.whole()
 
-    def page(self, name: Any, build: Callable[[views.Table], str]) -> str:
-        """A rendered page for this data version (``build(table)`` on a miss)."""
-        table = self.get()
+    def page(self, name: Any, build: Callable[[Source], str]) -> str:
+        """A rendered page for this data version (``build(source)`` on a miss, with the lock
+        held: the source's table is current, and a page may complete just its own rows)."""
+        key = views.data_version(self.engine)
         with self._lock:
+            table = self._current(key)
             if name not in self._pages:
                 if len(self._pages) > 64:
                     self._pages.clear()
-                self._pages[name] = build(table)
+                self._pages[name] = build(Source(self.engine, self.state.whole,
+                                                 lambda: table, self.state.complete))
             return self._pages[name]
 
 
@@ -70,5 +80,5 @@ class Board:
         if not page.cached:
             return render_page(self.env, self.links, page, Source(self.engine, self.cache.get),
                                query)
-        return self.cache.page((page.name, query), lambda table: render_page(
-            self.env, self.links, page, Source(self.engine, lambda: table), query))
+        return self.cache.page((page.name, query), lambda src: render_page(
+            self.env, self.links, page, src, query))

@@ -64,6 +64,22 @@ def test_a_push_recomputes_only_what_it_changes_and_equals_a_rebuild(engine):
     assert after == build_table(engine, draws=DRAWS)
 
 
+def test_a_page_bootstraps_only_its_own_rows(sqlite_engine):
+    _board(sqlite_engine)
+    state = TableState(sqlite_engine, draws=DRAWS)
+    imitations = [r for r in state.refresh(complete=False).rows if r.kind == "imitation"]
+    assert state.last.gap_rows == 0 and len(imitations) == 6
+    assert all(c.gap is None and not c.gap_note for r in imitations for c in r.cells)
+    state.complete(imitations[:2])  # what a page showing these two rows asks for
+    assert state.last.gap_rows == 2
+    assert all(c.gap is not None for r in imitations[:2] for c in r.cells)
+    assert all(c.gap is None for r in imitations[2:] for c in r.cells)
+    _push(sqlite_engine, payload("base-0", acc=(0.33, 0.44), seed=78))  # imi-0-*: due again
+    state.refresh(complete=False)
+    assert state.whole() == build_table(sqlite_engine, draws=DRAWS)
+    assert state.last.gap_rows == 6  # 4 never shown + 2 shown whose base changed
+
+
 def test_each_server_process_sees_every_push_incrementally(db_url):
     """Two apps with their own engines on one database (as two server processes): a push to
     one shows on the other's main page, which recomputes only the pushed model."""
