@@ -124,8 +124,10 @@ def load_tokenizer(name: str) -> Any:
         name = resolve_model(name)
     try:
         return AutoTokenizer.from_pretrained(name)
-    except OSError as err:  # not a folder, and the Hub is unreachable or has no such model
-        raise ValueError(f"cannot load the tokenizer {name!r} ({err}); pass --tokenizer with a "
+    except (OSError, ValueError) as err:  # not a tokenizer's folder (an empty one, a file), or
+        # the Hub is unreachable or has no such model
+        problem = " ".join(str(err).split())[:300]
+        raise ValueError(f"--tokenizer: cannot load the tokenizer {name!r} ({problem}); pass a "
                          "local model folder or a preset (imitation-eval models)") from None
 
 
