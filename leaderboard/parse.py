@@ -186,7 +186,10 @@ def check_shape(results: Mapping[str, Any], config: Mapping[str, Any] | None,
     run_config = (config or {}).get("run_config")
     if run_config is not None and not isinstance(run_config, Mapping):
         raise PayloadError("config.run_config must be an object")
-    check_samples(samples or {})
+    configs = results.get("configs") or {}
+    check_samples(samples or {}, {task: {str(m.get("metric")) for m in (
+        (configs.get(task) or {}).get("metric_list") or []) if isinstance(m, Mapping)}
+        for task in samples or {}})
 
 
 def check_card(card: Mapping[str, Any]) -> None:
@@ -210,9 +213,10 @@ def check_card(card: Mapping[str, Any]) -> None:
                            f"200 characters without control characters, got {kind!r:.60}")
 
 
-def check_samples(samples: Mapping[str, Any]) -> None:
+def check_samples(samples: Mapping[str, Any], metrics: Mapping[str, set[str]]) -> None:
     """Each task's logged samples: objects whose ``doc_id`` (when given) is a whole number,
-    one row per document and filter (a duplicate would count an item twice)."""
+    one row per document and filter (a duplicate would count an item twice), whose per-item
+    scores (the task's ``metrics``, and those the row lists) are within +-MAX_ABS."""
     for task, rows in samples.items():
         if not isinstance(rows, list):
             raise PayloadError(f"samples.{task} must be a list of sample objects")
@@ -221,6 +225,13 @@ def check_samples(samples: Mapping[str, Any]) -> None:
             where = f"samples.{task}[{k}]"
             if not isinstance(row, Mapping):
                 raise PayloadError(f"{where} must be an object")
+            listed = row.get("metrics") if isinstance(row.get("metrics"), list) else []
+            for metric in metrics.get(task, set()) | {str(m) for m in listed}:
+                value = row.get(metric)
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(
+                        value) > MAX_ABS and math.isfinite(value):  # NaN: verify skips it
+                    raise PayloadError(f"{where}.{metric} must be within +-{MAX_ABS:g}, got "
+                                       f"{value:.6g}")
             doc_id = _count(row.get("doc_id"), f"{where}.doc_id")
             if doc_id is None:
                 continue

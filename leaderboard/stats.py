@@ -40,6 +40,9 @@ class Gap:
     reason: str = ""  # why n/a
 
 
+OUT_OF_RANGE = "teacher and base too close to divide by"  # the share overflows a float
+
+
 def within_noise(base: Estimate, teacher: Estimate) -> bool:
     spread = math.hypot(base.se(), teacher.se())
     return abs(teacher.value - base.value) <= Z * spread if spread > 0 else (
@@ -77,8 +80,10 @@ def gaps(imitation: list[Estimate], base: list[Estimate], teacher: list[Estimate
         low, high = np.percentile(ratio, [2.5, 97.5], axis=1)
         for j, k in enumerate(live):
             i, b, t = imitation[k], base[k], teacher[k]
-            out[k] = Gap(i.value - b.value, (i.value - b.value) / (t.value - b.value),
-                         float(low[j]), float(high[j]))
+            share = (i.value - b.value) / (t.value - b.value)
+            out[k] = Gap(i.value - b.value, share, float(low[j]), float(high[j])
+                         ) if math.isfinite(share) else Gap(i.value - b.value, None, None, None,
+                                                            OUT_OF_RANGE)
     return [g for g in out if g is not None]
 
 
@@ -122,4 +127,7 @@ def paired_gap(imitation: np.ndarray, base: np.ndarray, teacher: np.ndarray,
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.nan_to_num((i_m - b_m) / (t_m - b_m), nan=0.0, posinf=1e9, neginf=-1e9)
     low, high = np.percentile(ratio, [2.5, 97.5])
-    return Gap(delta, delta / float(teacher.mean() - base.mean()), float(low), float(high))
+    share = delta / float(teacher.mean() - base.mean())
+    if not math.isfinite(share):
+        return Gap(delta, None, None, None, OUT_OF_RANGE)
+    return Gap(delta, share, float(low), float(high))

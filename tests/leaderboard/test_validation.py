@@ -104,6 +104,7 @@ PUSH_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("sample id beyond INTEGER", _set(f"samples|{TASK}|0|doc_id", 2**40),
      f"samples.{TASK}[0].doc_id"),
     ("samples not a list", _set(f"samples|{TASK}", {"a": 1}), f"samples.{TASK}"),
+    ("sample score oversized", _set(f"samples|{TASK}|2|acc", 1e308), f"samples.{TASK}[2].acc"),
     ("card base too long", _set("card|base_model", "b" * 201), "card.base_model"),
     ("card data kind too long", _set("card|data_kind", "k" * 201), "card.data_kind"),
     ("card data sources too long", lambda b: (b["card"].pop("data_kind"), _set(
@@ -318,3 +319,22 @@ def test_the_push_command_refuses_nan_in_a_file_naming_file_and_field(tmp_path, 
                    ["run/imitation_card.json: lr: NaN is not a number JSON allows"])
     assert_refused(main, ["push", "run", "--card", "run/deep.json", "--db", "lb.sqlite"],
                    tmp_path, capsys, ["run/deep.json", "nested deeper than 64"])
+
+
+def test_gap_closed_that_overflows_is_na_not_a_server_error(server, tokens):
+    """Base and teacher 1e-300 apart: the share overflows a float; the row says n/a."""
+    auth = {"Authorization": f"Bearer {tokens['push']}"}
+    for name, kind, value, extra in (("B", "base", 1e-300, {}), ("T", "teacher", 2e-300, {}),
+                                     ("I", "imitation", 1e15, {"base": "B", "teacher": "T"})):
+        body = {"model": {"name": name, "kind": kind, **extra}, "source": "a table",
+                "scores": [{"task": "t", "metric": "acc", "value": value,
+                            "harness_version": "h"}]}
+        assert requests.post(server.url + "/api/published", json=body, headers=auth,
+                             timeout=30).status_code == 201
+    r = requests.get(server.url + "/api/leaderboard.json", timeout=30)
+    assert r.status_code == 200
+    cell = next(x for x in r.json()["rows"] if x["model"] == "I")["scores"]
+    [entry] = cell.values()
+    assert entry["gap_closed"] is None and "too close" in entry["gap_note"]
+    for path in ("/", "/api/leaderboard.csv", "/model/I"):
+        assert requests.get(server.url + path, timeout=30).status_code == 200, path
