@@ -245,6 +245,9 @@ def cmd_rescore(args: argparse.Namespace) -> dict[str, Any]:
                                         "prompt": endpoint.prompt_id,
                                         "both_orders": not args.one_order},
                               "results": {}, "details": {}, "usage": usage}
+    left = sum(v.over_budget for v in verdicts)  # whole pairs: unscored, neither order sent
+    report["stopped_by_budget"] = ({"max_cost": endpoint.client.max_cost, "unjudged_pairs": left,
+                                    "resume": "rerun with a higher --max-cost"} if left else None)
     start = 0
     for sample_set in sets:
         mine = verdicts[start:start + len(sample_set.items)]

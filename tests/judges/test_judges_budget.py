@@ -124,3 +124,33 @@ def test_a_budget_below_one_pair_is_one_line_and_writes_nothing(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--max-cost 0.5" in err[0] and "before one pair" in err[0]
     assert not (tmp_path / "run").exists()
+
+
+def test_rescore_under_a_budget_judges_whole_pairs_and_says_how_many_are_left(
+        tmp_path: Path, api_key: str) -> None:
+    """The same guard through ``judge_run`` (the lm-eval judge tasks' path): a pair the budget
+    stopped is unscored with neither order sent, never judged in one order only."""
+    rows = [{"doc_id": i, "doc": {"id": f"d{i}", "question": f"question {i}",
+                                  "reference": f"reference {i}"},
+             "resps": [[f"answer {i}"]], "filtered_resps": ["x"], "filter": "judge"}
+            for i in range(8)]
+    samples = tmp_path / "samples_mytask.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _, _, prices = _files(tmp_path)
+    judge = Judge()
+    with ScriptedServer(judge) as server:
+        assert main(["rescore", str(samples), "--quiet", "--base-url", server.base_url,
+                     "--model", "judge-model", "--api-key-env", KEY_ENV, "--concurrency", "8",
+                     "--prices-file", str(prices), "--max-cost", "5",
+                     "--output-dir", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "results.json").read_text())
+    left = report["stopped_by_budget"]["unjudged_pairs"]
+    assert 0 < left < 8 and report["usage"]["cost"] <= 5 and sum(judge.paid) <= 5 + 1e-9
+    verdicts = [json.loads(line) for line in
+                (tmp_path / "out" / "verdicts_mytask.jsonl").read_text().splitlines()]
+    errors = [(v["candidate_first"]["error"], v["candidate_second"]["error"]) for v in verdicts]
+    whole = [e for e in errors if e == (None, None)]
+    stopped = [e for e in errors if e[0] and e[1] and e[0].startswith("budget:")
+               and e[1].startswith("budget:")]
+    assert len(whole) == 8 - left and len(stopped) == left  # no half pair
+    assert len(server.bodies) == 2 * len(whole)
