@@ -23,6 +23,7 @@ full row-squared attention.)
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import warnings
 from typing import Any
@@ -40,6 +41,7 @@ _BOUNDARY_KEYS = ("cu_seq_lens_q", "cu_seq_lens_k", "max_length_q", "max_length_
 _registered = False
 _warned: set[str] = set()
 _compiled_flex: Any = None
+_varlen_params: frozenset[str] | None = None
 
 
 def _warn_once(key: str, message: str) -> None:
@@ -90,14 +92,15 @@ def varlen_sdpa(module: Any, query: Any, key: Any, value: Any, attention_mask: A
 
 
 def _flex_fn(device_type: str) -> Any:
+    """Eager flex off a GPU; on a GPU the compiled one, or plain flex_attention when already
+    inside a compiled region (--compile-layers: the layer's compile takes it in)."""
     global _compiled_flex
+    import torch
     from torch.nn.attention.flex_attention import flex_attention
 
-    if device_type != "cuda":
+    if device_type != "cuda" or torch.compiler.is_compiling():
         return flex_attention
     if _compiled_flex is None:
-        import torch
-
         _compiled_flex = torch.compile(flex_attention)
     return _compiled_flex
 
@@ -118,10 +121,13 @@ def varlen_flex(module: Any, query: Any, key: Any, value: Any, attention_mask: A
                    "torch; training on CPU uses imitation_varlen (per-example SDPA)")
         return _loop(module, query, key, value, segments, dropout, scaling, **kwargs)
     key, value = key.to(query.dtype), value.to(query.dtype)
-    with warnings.catch_warnings():  # off a GPU the unfused (eager) flex is the intent
-        warnings.filterwarnings("ignore", message="flex_attention called without torch.compile")
-        out = _flex_fn(query.device.type)(query, key, value, block_mask=block_mask,
-                                          scale=scaling, enable_gqa=key.shape[1] != query.shape[1])
+    flex, gqa = _flex_fn(query.device.type), key.shape[1] != query.shape[1]
+    if query.device.type == "cuda":
+        out = flex(query, key, value, block_mask=block_mask, scale=scaling, enable_gqa=gqa)
+    else:
+        with warnings.catch_warnings():  # off a GPU the unfused (eager) flex is the intent
+            warnings.filterwarnings("ignore", message="flex_attention called without torch")
+            out = flex(query, key, value, block_mask=block_mask, scale=scaling, enable_gqa=gqa)
     return out.transpose(1, 2).contiguous(), None
 
 
@@ -139,16 +145,21 @@ def varlen_torch(module: Any, query: Any, key: Any, value: Any, attention_mask: 
     if query.shape[0] != 1:
         raise ValueError("packed attention expects one packed row per micro-batch")
     q, k, v = (t[0].transpose(0, 1).to(query.dtype) for t in (query, key, value))
-    return _varlen_call(varlen_attn, q, k, v, cu, longest, scaling).unsqueeze(0), None
+    params = _varlen_params or _signature(varlen_attn)
+    return _varlen_call(varlen_attn, params, q, k, v, cu, longest, scaling).unsqueeze(0), None
 
 
-def _varlen_call(fn: Any, q: Any, k: Any, v: Any, cu: Any, longest: int,
-                 scaling: float | None) -> Any:
-    """Call varlen_attn causally across its signatures: torch 2.9-2.10 take ``is_causal`` and
-    no ``scale`` or GQA; later ones ``window_size`` and ``scale``; 2.12+ ``enable_gqa``."""
+def _signature(fn: Any) -> frozenset[str]:
     import inspect
 
-    params = inspect.signature(fn).parameters
+    return frozenset(inspect.signature(fn).parameters)
+
+
+def _varlen_call(fn: Any, params: frozenset[str], q: Any, k: Any, v: Any, cu: Any,
+                 longest: int, scaling: float | None) -> Any:
+    """Call varlen_attn causally across its signatures (``params``: its parameter names):
+    torch 2.9-2.10 take ``is_causal`` and no ``scale`` or GQA; later ones ``window_size`` and
+    ``scale``; 2.12+ ``enable_gqa``."""
     kwargs: dict[str, Any] = ({"window_size": (-1, 0)} if "window_size" in params
                               else {"is_causal": True})
     if "scale" in params:
@@ -186,7 +197,7 @@ def packed_kwargs(attn: str | None, kwargs: dict[str, Any], tokens: int, device:
 
 def register() -> str:
     """Register our packed attention paths once per process; returns the reference's name."""
-    global _registered
+    global _registered, _varlen_params
     if not _registered:
         from transformers import AttentionInterface
 
@@ -194,12 +205,14 @@ def register() -> str:
         AttentionInterface.register(FLEX, varlen_flex)
         AttentionInterface.register(TORCH_VARLEN, varlen_torch)
         _registered = True
+    if _varlen_params is None and importlib.util.find_spec("torch.nn.attention.varlen"):
+        from torch.nn.attention.varlen import varlen_attn
+
+        _varlen_params = _signature(varlen_attn)  # read here, not while a compile traces
     return NAME
 
 
 def flash_varlen_available() -> bool:
-    import importlib.util
-
     import torch
 
     return torch.cuda.is_available() and importlib.util.find_spec("flash_attn") is not None
@@ -208,8 +221,6 @@ def flash_varlen_available() -> bool:
 def torch_varlen_available() -> bool:
     """PyTorch's varlen_attn can run here: the module exists and a CUDA GPU of compute
     capability >= 8.0 (its flash-attention kernel) is present."""
-    import importlib.util
-
     import torch
 
     if importlib.util.find_spec("torch.nn.attention.varlen") is None:
@@ -218,6 +229,4 @@ def torch_varlen_available() -> bool:
 
 
 def flex_available() -> bool:
-    import importlib.util
-
     return importlib.util.find_spec("torch.nn.attention.flex_attention") is not None

@@ -199,7 +199,7 @@ def _reference_varlen(q, k, v, cu, longest, causal, scale=None):
 def test_varlen_attn_is_called_causally_across_torch_versions():
     """torch 2.9-2.10 (is_causal, no scale, no GQA), 2.11 (window_size, scale) and 2.12+
     (enable_gqa): the adapter gives the same causal, scaled, GQA result through each."""
-    from imitation_train.attention import _varlen_call
+    from imitation_train.attention import _signature, _varlen_call
 
     def v210(q, k, v, cu_q, cu_k, max_q, max_k, is_causal=False, return_aux=None):
         assert k.shape[1] == q.shape[1]  # no GQA in this signature
@@ -222,5 +222,5 @@ def test_varlen_attn_is_called_causally_across_torch_versions():
     for scaling in (None, 0.2):
         expected = _reference_varlen(q, k, v, cu, 12, True, scaling)
         for fn in (v210, v211, v212):
-            torch.testing.assert_close(_varlen_call(fn, q, k, v, cu, 12, scaling), expected,
-                                       rtol=1e-12, atol=1e-12, msg=fn.__name__)
+            got = _varlen_call(fn, _signature(fn), q, k, v, cu, 12, scaling)
+            torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12, msg=fn.__name__)
