@@ -79,7 +79,8 @@ def _need(mapping: Any, key: str, kind: type | tuple[type, ...], where: str) -> 
                            "`imitation-eval run` (or lm-eval --output_path) wrote, unmodified")
     value = mapping[key]
     if not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        names = ("/".join(k.__name__ for k in kind) if isinstance(kind, tuple)
+                 else "an object" if kind is Mapping else kind.__name__)  # Mapping: no type
         raise PayloadError(f"{where}.{key} must be {names}, got {type(value).__name__}")
     return value
 

@@ -71,6 +71,8 @@ PUSH_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
      f"results.configs.{TASK}"),
     ("metric_list not a list", _set(f"results|configs|{TASK}|metric_list", {"a": 1}),
      f"results.configs.{TASK}.metric_list"),
+    ("versions a list", _set("results|versions", [1]), "results.versions must be an object"),
+    ("results a string", _set("results|results", "x"), "results.results must be an object"),
     ("version an object", _set(f"results|versions|{TASK}", {"v": 1}),
      f"results.versions.{TASK}"),
     ("version too long", _set(f"results|versions|{TASK}", "v" * 51), f"results.versions.{TASK}"),
@@ -271,7 +273,7 @@ def test_every_write_body_is_described_in_openapi(server):
 def test_limits_match_the_columns():
     """The text limits applied before the database are the column sizes (leaderboard.models),
     so SQLite (which would store anything) and PostgreSQL refuse the same pushes."""
-    from leaderboard.models import Benchmark, Model
+    from leaderboard.models import Benchmark, Checkpoint, Model
     from leaderboard.parse import LIMITS
     from leaderboard.schemas import ModelSpec, PublishedScore
 
@@ -284,6 +286,9 @@ def test_limits_match_the_columns():
         assert declared == [Benchmark.__table__.c[name].type.length], name
     assert [m.max_length for m in ModelSpec.model_fields["name"].metadata
             if hasattr(m, "max_length")] == [Model.__table__.c["name"].type.length]
+    # parse.check_card: the card's base/teacher names and data kind
+    assert Model.__table__.c["name"].type.length == 200
+    assert Checkpoint.__table__.c["data_kind"].type.length == 200
 
 
 def test_strict_json_names_the_field_of_each_refusal():
