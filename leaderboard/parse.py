@@ -383,6 +383,9 @@ def parse_results(results: Any, config: Mapping[str, Any] | None = None,
         out.extend(_task_scores(task, metrics, str(version), shots, chat, judge, harness,
                                 hib.get(task) or {}, n_samples.get(task), where,
                                 headline=task not in members, primary=primary))
+    if not out:  # (the store reads the harness version off the first score)
+        raise PayloadError("results.results holds no score: each task reports its metrics as "
+                           '"metric,filter": number')
     return out
 
 

@@ -120,7 +120,8 @@ JSON = st.recursive(
 
 @st.composite
 def mutated_push(draw: Any) -> tuple[str, dict[str, Any]]:
-    """A valid imitation push with one node (anywhere below its top) replaced."""
+    """A valid imitation push with one node (anywhere below its top) replaced, or a key
+    added to an object on the way (a new task, metric, sample field...)."""
     body = imitation("mut", "base-b", "teacher-t", (0.55, 0.5), seed=draw(st.integers(0, 3)))
     body["config"] = {"run_config": {"apply_chat_template": False},
                       "chat_template_tasks": {"imitation_mmlu": False}}
@@ -130,6 +131,11 @@ def mutated_push(draw: Any) -> tuple[str, dict[str, Any]]:
     while True:
         keys = list(node) if isinstance(node, dict) else list(range(len(node)))
         if not keys:
+            break
+        if isinstance(node, dict) and draw(st.integers(0, 5)) == 0:
+            key = draw(st.text(max_size=40))
+            node[key] = draw(JSON)
+            path += f".{key}(new)"
             break
         key = draw(st.sampled_from(keys))
         child = node[key]

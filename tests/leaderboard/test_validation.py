@@ -73,6 +73,8 @@ PUSH_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
      f"results.configs.{TASK}.metric_list"),
     ("versions a list", _set("results|versions", [1]), "results.versions must be an object"),
     ("results a string", _set("results|results", "x"), "results.results must be an object"),
+    ("no score at all", _set("results|results", {TASK: {"alias": "x"}}),
+     "results.results holds no score"),
     ("version an object", _set(f"results|versions|{TASK}", {"v": 1}),
      f"results.versions.{TASK}"),
     ("version too long", _set(f"results|versions|{TASK}", "v" * 51), f"results.versions.{TASK}"),
