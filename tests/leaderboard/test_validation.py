@@ -270,6 +270,23 @@ def test_every_write_body_is_described_in_openapi(server):
             assert op.get("security"), (path, method)  # every body is behind a token
     for path in ("/api/runs", "/api/published", "/api/judge-agreement", "/api/tokens"):
         assert "requestBody" in spec["paths"][path]["post"], path
+    app = create_app(Settings(db="sqlite:///:memory:"))  # its routes, as the server has them
+    for route in _routes(app):  # a route that reads a body (deps.json_body) declares it
+        for method in (getattr(route, "methods", None) or set()) & WRITES:
+            bodies = [n[:-len("_body")] for n in _dependency_names(route.dependant)
+                      if n.endswith("_body")]
+            declared = spec["paths"][re.sub(r":\w+\}", "}", route.path)][method.lower()]
+            if bodies:
+                schema = declared["requestBody"]["content"]["application/json"]["schema"]
+                assert schema["title"] == bodies[0], (method, route.path)
+
+
+def _dependency_names(dependant: Any) -> list[str]:
+    out = []
+    for sub in dependant.dependencies:
+        out.append(getattr(sub.call, "__name__", ""))
+        out.extend(_dependency_names(sub))
+    return out
 
 
 def test_limits_match_the_columns():
