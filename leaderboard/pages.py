@@ -25,7 +25,7 @@ from leaderboard.style import style_page
 
 FILTER_CHARS = 200
 MODEL_TEMPLATE = "model.html"
-PER_PAGE = 50  # rows of the main table a page shows by default (~280 KB at 20 columns)
+PER_PAGE = 50  # rows of the main table a page shows by default (~260 KB at 20 columns)
 MAX_PER_PAGE = 100  # the most a visitor may ask for (a page stays under 1 MB at 20 columns)
 MAX_EXPORT_PER_PAGE = 1000  # leaderboard.json/.csv: without per_page they hold every row
 MAX_PAGE = 1_000_000
