@@ -123,6 +123,7 @@ RAW_CASES = [
     ("NaN in a config", '"config|x"', "NaN", "config.x"),
     ("NaN in a sample", f'"samples|{TASK}|0|acc"', "NaN", f"samples.{TASK}[0].acc"),
     ("NaN in a date", '"card|created"', "NaN", "card.created"),
+    ("Infinity as the run's date", '"results|date"', "Infinity", "results.date"),
     ("a float that overflows", f'"{R}|acc,none"', "1e999", "overflows a float"),
     ("an int beyond 64 bits", '"card|token_budget"', str(2**64), "card.token_budget"),
     ("an int of 5000 digits", '"card|token_budget"', "9" * 5000, "beyond 64 bits"),
@@ -202,6 +203,9 @@ def test_published_agreement_and_token_bodies_are_4xx_naming_the_field(live, eng
     raw = json.dumps(report).replace('"n": 99', '"n": NaN')
     r = send(srv, "/api/judge-agreement", None, token, raw=raw)
     assert r.status_code == 422 and "judge_vs_majority.n" in r.json()["detail"][0]
+    raw = json.dumps(_published()).replace('"value": 0.7', '"value": -Infinity')
+    r = send(srv, "/api/published", None, token, raw=raw)
+    assert r.status_code == 422 and "scores[0].value: -Infinity" in r.json()["detail"][0]
     assert send(srv, "/api/published", _published(), token).status_code == 201
     assert send(srv, "/api/judge-agreement", report, token).status_code == 201
     admin = create_token(engine, "root", ["admin"])[1]
