@@ -400,6 +400,14 @@ def _sample_count(metrics: Mapping[str, Any], n_info: Any, key: str, where: str
     return _count(n, f"{where}.sample_len") if isinstance(n, int) else None
 
 
+def _higher_is_better(hib: Mapping[str, Any], metric: str) -> bool:
+    """A metric's direction; lm-eval writes null for a group whose subtasks disagree and omits it
+    for some metrics: both read as higher-is-better, the harness's own default (null was stored
+    as lower-is-better, which turned such a group's gap closed upside down)."""
+    flag = hib.get(metric)
+    return True if flag is None else bool(flag)
+
+
 def _task_scores(task: str, metrics: Mapping[str, Any], version: str, shots: int, chat: bool,
                  judge: JudgeInfo | None, harness: str, hib: Mapping[str, Any], n_info: Any,
                  where: str, headline: bool, primary: str | None) -> list[ParsedScore]:
@@ -421,6 +429,6 @@ def _task_scores(task: str, metrics: Mapping[str, Any], version: str, shots: int
         identity = Identity(task, version, shots, chat, judge.model if judge else "",
                             judge.prompt if judge else "", harness, metric, filt)
         n = _sample_count(metrics, n_info, key, where)
-        out.append(ParsedScore(identity, value, stderr, n, bool(hib.get(metric, True)),
+        out.append(ParsedScore(identity, value, stderr, n, _higher_is_better(hib, metric),
                                key == primary, headline))
     return out

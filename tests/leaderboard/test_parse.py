@@ -182,3 +182,16 @@ def test_a_group_whose_tasks_disagree_falls_back_to_its_first_number() -> None:
     results["configs"]["mmlu_b"]["metadata"] = {"version": 1, "primary_metric": "acc"}
     primary = {(s.identity.task, s.identity.metric) for s in parse_results(results) if s.primary}
     assert primary == {("mmlu", "acc"), ("mmlu_a", "acc_macro"), ("mmlu_b", "acc")}
+
+
+# --- direction -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("recorded, expected", [({"acc": True}, True), ({"acc": False}, False),
+                                                ({"acc": None}, True), ({}, True)])
+def test_a_null_direction_reads_as_higher_is_better(recorded: dict[str, Any],
+                                                    expected: bool) -> None:
+    """lm-eval writes null for a group whose subtasks disagree: it is not "lower is better"."""
+    results = _results({}, {"mmlu": ["mmlu_anatomy"]})
+    results["higher_is_better"] = {"mmlu": recorded}
+    by_task = {s.identity.task: s.higher_is_better for s in parse_results(results)}
+    assert by_task["mmlu"] is expected and by_task["mmlu_anatomy"] is True
