@@ -11,7 +11,6 @@ broken copy of itself: its words shuffled and cut to half. The broken side must 
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import secrets
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sqlalchemy import Engine, func, select
 
 from judges.agreement import annotator_keys
 from judges.answers import Answer, load_answers, load_questions
+from judges.paths import read_json
 from leaderboard.db import read_session, write_session
 from leaderboard.models import utcnow
 from leaderboard.study.tables import Assignment, Study, StudyPair
@@ -173,12 +173,7 @@ def import_pandalm(engine: Engine, path: Path, name: str, limit: int | None = No
 
 
 def _read_pandalm(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        raise ValueError(f"file {path} does not exist")
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not JSON ({err}); expected PandaLM's list of rows") from None
+    rows = read_json(path, "PandaLM human labels")  # names the file, byte, line and column
     need = ("idx", "instruction", "response1", "response2")
     if not isinstance(rows, list) or not rows:
         raise ValueError(f"{path}: expected a non-empty JSON list of PandaLM rows")

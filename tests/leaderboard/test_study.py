@@ -233,6 +233,8 @@ def test_cli_study_commands_and_errors(tmp_path, capsys):
     labels = tmp_path / "labels.json"
     labels.write_text(json.dumps([{"idx": 1, "instruction": "q", "input": "", "response1": "a",
                                    "response2": "b", "annotator1": 1, "annotator2": 7}]))
+    binary = tmp_path / "labels.bin"
+    binary.write_bytes(b"[\xff\xfe]")
     bad = [(["study", "create", "--answers", str(tmp_path / "none.jsonl"), "--reference",
              str(ref), "--prompts", "2"], "does not exist"),
            (["study", "create", "--answers", str(model), "--reference", str(ref),
@@ -241,7 +243,8 @@ def test_cli_study_commands_and_errors(tmp_path, capsys):
             "needs --prompts"),
            (["study", "results", "nope"], "no study 'nope'"),
            (["study", "export", "s", "--format", "csv", "--output", "x"], "--format 'csv'"),
-           (["study", "import", str(model), "--name", "imp"], "not JSON"),
+           (["study", "import", str(model), "--name", "imp"], "not valid JSON"),
+           (["study", "import", str(binary), "--name", "imp"], "not UTF-8 text (byte 0xff"),
            (["study", "judge", "s", "--verdicts", str(model)], "expected an imitation-judge"),
            (["study", "judge", "s", "--verdicts", str(judged)], "not the file this study"),
            (["study", "create", "--answers", str(model), "--reference", str(ref), "--prompts",
