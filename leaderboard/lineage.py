@@ -113,10 +113,18 @@ def card_history(session: Session, model: Model) -> list[dict[str, Any]]:
              "current": v.version == model.checkpoint.version} for v in rows]
 
 
+def storable_name(name: str) -> bool:
+    """Whether a push could have stored a model called ``name`` (1-200 characters, no control
+    characters): a lookup by any other name finds nothing without asking the database, which
+    on PostgreSQL refuses NUL (the API's and the pages' model routes use it)."""
+    return bool(name) and len(name) <= 200 and not any(ord(c) < 32 or ord(c) == 127
+                                                        for c in name)
+
+
 def model_json(engine: Engine, name: str) -> dict[str, Any] | None:
-    """The API's view of a model (None when no model has that name; a name no push could store,
-    over 200 characters or with control characters, is not looked up: PostgreSQL refuses NUL)."""
-    if not name or len(name) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+    """The API's view of a model (None when no model has that name; a name no push could
+    store is not looked up: :func:`storable_name`)."""
+    if not storable_name(name):
         return None
     with read_session(engine) as s:
         m = s.scalars(select(Model).where(Model.name == name)).first()

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from leaderboard.db import read_session
-from leaderboard.lineage import card_history
+from leaderboard.lineage import card_history, storable_name
 from leaderboard.models import Benchmark, Flag, Item, Model, Run, Score
 from leaderboard.stats import paired_gap
 from leaderboard.table import (Cell, Column, Latest, Row, Table, TableState,  # noqa: F401
@@ -98,6 +98,8 @@ def table_csv(table: Table, rows: list[Row]) -> str:
 
 
 def model_page(engine: Engine, name: str) -> dict[str, Any] | None:
+    if not storable_name(name):  # PostgreSQL refuses NUL in a query: no such model
+        return None
     with read_session(engine) as s:
         m = s.scalars(select(Model).where(Model.name == name)).first()
         if m is None:

@@ -54,8 +54,9 @@ def test_a_takeover_is_refused_and_an_admin_may(board):
     assert r.status_code == 403
     assert r.json()["detail"].startswith("model 'alice-imi' belongs to alice, not bob")
     assert get(srv, "/api/models/alice-imi") == before  # card, base, teacher, runs unchanged
-    for name in ("nobody", "x%00y", "y" * 300):
-        assert requests.get(f"{srv.url}/api/models/{name}", timeout=30).status_code == 404
+    for name in ("nobody", "x%00y", "y" * 300, "%C3%A9%E2%80%8B%F0%9F%98%80", "z%7F"):
+        for route in ("/api/models/", "/model/"):  # no database error on PostgreSQL (NUL)
+            assert requests.get(f"{srv.url}{route}{name}", timeout=30).status_code == 404
     for body, path in ((payload("alice-base", seed=3), "/api/runs"),  # her base row
                        ({"model": {"name": "gpt", "kind": "teacher"}, "source": "a paper",
                          "scores": [{"task": "imitation_mmlu", "metric": "acc", "value": 0.9,
