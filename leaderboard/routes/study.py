@@ -4,8 +4,8 @@
     POST /api/rate/{code}/next        rate    the rater's open pair, else a new one
     POST /api/rate/{code}/submit      rate    {"assignment", "choice": left|right|equal}
     GET  /api/studies                 admin   the studies (with their raters' links)
-    GET  /api/studies/{id}            read    a study's results as JSON
-    GET  /study/{id}                  read    a study's results page
+    GET  /api/studies/{id}            read    a study's results as JSON (admin while open)
+    GET  /study/{id}                  read    a study's results page (admin while open)
 
 What a rater's browser receives names no model, no answer file and no side: a prompt, two
 answers as "left" and "right" (the order drawn per assignment and kept on the server), an
@@ -15,9 +15,10 @@ only (the page keeps it in sessionStorage), never in a URL.
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -72,19 +73,27 @@ def list_studies(lb: BoardDep) -> list[dict[str, Any]]:
     return build.list_studies(lb.engine)
 
 
-def _results(lb: Any, study_id: int) -> dict[str, Any]:
+def _results(lb: Any, study_id: int, request: Request) -> dict[str, Any]:
+    """The study's results; while it is open, for an admin token only (even on a public
+    board): its live figures would tell a rater, after each rating, whether the side chosen
+    was the model's, and the files name the models. The answer files by name, not path."""
     try:
-        return results.study_results(lb.engine, str(study_id))
+        status = build.find_study(lb.engine, str(study_id)).status
+        if status == "open":
+            ADMIN(request, lb, None)
+        res = results.study_results(lb.engine, str(study_id))
     except ValueError:
         raise HTTPProblem(404, f"no study {study_id}") from None
+    return {**res, "answers_file": PurePath(res["answers_file"]).name,
+            "reference_file": PurePath(res["reference_file"]).name}
 
 
 @router.get("/api/studies/{study_id}", dependencies=[Depends(READ)])
-def study_json(study_id: StudyId, lb: BoardDep) -> dict[str, Any]:
-    return _results(lb, study_id)
+def study_json(study_id: StudyId, lb: BoardDep, request: Request) -> dict[str, Any]:
+    return _results(lb, study_id, request)
 
 
 @router.get("/study/{study_id}", dependencies=[Depends(READ)], response_class=HTMLResponse)
-def study_page(study_id: StudyId, lb: BoardDep) -> HTMLResponse:
+def study_page(study_id: StudyId, lb: BoardDep, request: Request) -> HTMLResponse:
     return HTMLResponse(render(lb.env, "study.html", lb.links, nav=PAGES,
-                               r=_results(lb, study_id)))
+                               r=_results(lb, study_id, request)))

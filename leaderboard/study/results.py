@@ -133,9 +133,11 @@ def _ci(i: dict[str, float] | None) -> str:
 
 def panel_rows(engine: Engine) -> list[dict[str, Any]]:
     """Judge-human agreement on each study the judge has verdicts for, in the shape of the
-    judge panel's published-label rows (``leaderboard.plots.judge_panel``)."""
+    judge panel's published-label rows (``leaderboard.plots.judge_panel``). Closed studies
+    only: the panel is public, and an open study's live figures are for its admin."""
     with read_session(engine) as s:
-        ids = sorted(set(s.scalars(select(JudgeVerdict.study_id))))
+        ids = sorted(set(s.scalars(select(JudgeVerdict.study_id).join(
+            Study, Study.id == JudgeVerdict.study_id).where(Study.status == "closed"))))
     rows = []
     for study_id in ids:
         res = study_results(engine, str(study_id))

@@ -18,7 +18,7 @@ from leaderboard.app import create_app
 from leaderboard.auth import create_token
 from leaderboard.db import read_session
 from leaderboard.settings import Settings
-from leaderboard.study import results
+from leaderboard.study import build, results
 from leaderboard.study.tables import Assignment, StudyPair
 from leaderboard.testing_services import ServerThread
 from tests.leaderboard.study_helpers import MODEL_FILE, REFERENCE_FILE, make_study
@@ -121,12 +121,12 @@ def test_rate_api_checks_tokens_input_and_rate(study_server):
 
 def test_results_page_and_judge_panel(study_server, tmp_path):
     srv, made, tokens, engine = study_server
-    verdicts = tmp_path / "verdicts.jsonl"
-    with read_session(engine) as s:
-        keys = list(s.scalars(select(StudyPair.key).where(StudyPair.kind == "real")))
-    verdicts.write_text("".join(json.dumps({"id": k, "outcome": "win", "judge": "judge-x",
-                                            "prompt": "pairwise-v1"}) + "\n" for k in keys))
-    results.add_judge_verdicts(engine, str(made["id"]), verdicts)
+    results.add_judge_verdicts(engine, str(made["id"]), _verdicts(engine, tmp_path / "v.jsonl"))
+    assert requests.get(f"{srv.url}/api/studies", timeout=30).status_code == 401
+    listed = requests.get(f"{srv.url}/api/studies", timeout=30,
+                          headers={"Authorization": f"Bearer {tokens['admin']}"})
+    assert listed.json()[0]["rate_url"] == made["rate_url"]
+    build.close_study(engine, str(made["id"]))  # an open study's results are admin-only
     page = requests.get(f"{srv.url}/study/{made['id']}", timeout=30)
     assert page.status_code == 200
     for text in ("vicuna vs chatgpt", MODEL_FILE, REFERENCE_FILE, "equal or better",
@@ -137,7 +137,37 @@ def test_results_page_and_judge_panel(study_server, tmp_path):
     assert data["pairs"] == 3 and set(data["results"]) == {"all raters", "checked raters"}
     panel = requests.get(f"{srv.url}/judges", timeout=30).text
     assert "study: vicuna vs chatgpt" in panel and "judge-x" in panel
-    assert requests.get(f"{srv.url}/api/studies", timeout=30).status_code == 401
-    listed = requests.get(f"{srv.url}/api/studies", timeout=30,
-                          headers={"Authorization": f"Bearer {tokens['admin']}"})
-    assert listed.json()[0]["rate_url"] == made["rate_url"]
+
+
+def test_open_study_results_do_not_tell_a_rater_the_sides(study_server, tmp_path):
+    """While a study is open its live figures would tell a rater, after each rating, whether
+    the side they chose was the model's (the win rate moves) and which models these are: on a
+    public board too, only an admin token reads them (page, JSON, judge panel) until it closes;
+    then they are public, naming the answer files without the server's paths."""
+    srv, made, tokens, engine = study_server
+    code, sid = made["rate_url"].rsplit("/", 1)[1], made["id"]
+    rate = {"Authorization": f"Bearer {tokens['rate']}"}
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    shown = requests.post(f"{srv.url}/api/rate/{code}/next", headers=rate, timeout=30).json()
+    requests.post(f"{srv.url}/api/rate/{code}/submit", headers=rate, timeout=30,
+                  json={"assignment": shown["assignment"], "choice": "left"})
+    for path in (f"/api/studies/{sid}", f"/study/{sid}"):
+        assert requests.get(srv.url + path, timeout=30).status_code == 401, path
+        assert requests.get(srv.url + path, headers=rate, timeout=30).status_code == 403, path
+        assert requests.get(srv.url + path, headers=admin, timeout=30).status_code == 200, path
+    verdicts = _verdicts(engine, tmp_path / "verdicts.jsonl")
+    results.add_judge_verdicts(engine, str(sid), verdicts)
+    assert "vicuna vs chatgpt" not in requests.get(f"{srv.url}/judges", timeout=30).text
+    build.close_study(engine, str(sid))
+    data = requests.get(f"{srv.url}/api/studies/{sid}", timeout=30).json()
+    assert (data["answers_file"], data["reference_file"]) == (MODEL_FILE, REFERENCE_FILE)
+    assert "study: vicuna vs chatgpt" in requests.get(f"{srv.url}/judges", timeout=30).text
+
+
+def _verdicts(engine, path):
+    """A judge's verdicts on every real pair, as imitation-judge pairwise writes them."""
+    with read_session(engine) as s:
+        keys = list(s.scalars(select(StudyPair.key).where(StudyPair.kind == "real")))
+    path.write_text("".join(json.dumps({"id": k, "outcome": "win", "judge": "judge-x",
+                                        "prompt": "pairwise-v1"}) + "\n" for k in keys))
+    return path
