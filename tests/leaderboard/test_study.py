@@ -90,6 +90,8 @@ def test_synthetic_study_hand_computed_figures(synthetic, tmp_path):
         assert judge["n_without_ties"] == 4
     text = results.text_report(res)
     assert "careless" in text and "kappa 1.000" in text
+    assert results.panel_rows(engine) == []  # the public panel waits for the study's close
+    build.close_study(engine, str(made["id"]))
     rows = results.panel_rows(engine)
     assert {r["source"] for r in rows} == {f"rating study #{made['id']}, all raters",
                                            f"rating study #{made['id']}, checked raters"}
@@ -254,3 +256,4 @@ def test_cli_study_commands_and_errors(tmp_path, capsys):
         assert main([*argv, *db]) == 2, argv
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err, err
+
