@@ -167,15 +167,19 @@ def submit(engine: Engine, code: str, rater: str, public_id: str,
         if a is None:
             raise StudyError(404, "no such assignment for you (it may have expired): load "
                                   "the next pair")
-        verdict = verdict_of(choice, a.reference_left)
-        if a.verdict is None:
+        verdict, stored = verdict_of(choice, a.reference_left), a.verdict
+        if stored is None:
             done = s.execute(update(Assignment).where(
                 Assignment.id == a.id, Assignment.verdict.is_(None)).values(
                 verdict=verdict, answered_at=utcnow()))
             if done.rowcount == 1:
                 return {"stored": True, "progress": _progress(s, study, rater)}
-            s.refresh(a)
-        if a.verdict != verdict:
+            # answered meanwhile, or released to another rater (PostgreSQL: not serialized)
+            stored = s.scalar(select(Assignment.verdict).where(Assignment.id == a.id))
+            if stored is None:
+                raise StudyError(404, "no such assignment for you (it may have expired): "
+                                      "load the next pair")
+        if stored != verdict:
             raise StudyError(409, "you rated this pair already, differently; a rating is "
                                   "not changed")
         return {"stored": False, "progress": _progress(s, study, rater)}

@@ -257,3 +257,35 @@ def test_cli_study_commands_and_errors(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err, err
 
+
+def test_late_answer_racing_the_release_of_its_hold_is_a_404(postgres, tmp_path):
+    """PostgreSQL (READ COMMITTED): a's expired hold is released to d between a's SELECT and
+    UPDATE of the submission (injected with an engine event); a gets the 404 of a slot gone,
+    not a 500 from refreshing a deleted row."""
+    from sqlalchemy import event
+
+    from leaderboard.db import make_engine, migrate
+
+    engine = make_engine(postgres.new_database())
+    migrate(engine)
+    made = make_study(engine, tmp_path, prompts=1, raters=1)
+    code = made["rate_url"].rsplit("/", 1)[1]
+    held = assign.next_pair(engine, code, "a")["assignment"]
+    with write_session(engine) as s:
+        s.execute(update(Assignment).where(Assignment.public_id == held)
+                  .values(created_at=utcnow() - timedelta(hours=2)))
+    taken = []
+
+    def release_first(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if statement.startswith("UPDATE study_assignments SET verdict") and not taken:
+            taken.append(assign.next_pair(engine, code, "d"))  # another connection, committed
+
+    event.listen(engine, "before_cursor_execute", release_first)
+    try:
+        with pytest.raises(assign.StudyError) as err:
+            assign.submit(engine, code, "a", held, "left")
+    finally:
+        event.remove(engine, "before_cursor_execute", release_first)
+        engine.dispose()
+    assert taken and not taken[0]["finished"]  # d got a's pair
+    assert err.value.status == 404
