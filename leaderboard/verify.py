@@ -7,8 +7,9 @@ The rules (the main page's legend and leaderboard/README.md state them too):
   ``results.results`` other than a standard error; ``null`` / ``"N/A"`` are "not applicable"
   and not stored) was recomputed from a complete sample set and matched (to 1e-6). Complete: the
   task's samples are logged, its sample count (``n-samples.<task>.effective``) is given and
-  equals the samples logged for that filter, and every sample has a numeric value for the
-  metric. A task's metric is recomputable when lm-eval aggregates it as a ``mean`` (the task's
+  equals the samples logged for that filter, every sample names its document (``doc_id``; a
+  duplicate id is refused on ingest, so the samples are distinct documents) and every sample has
+  a numeric value for the metric. A task's metric is recomputable when lm-eval aggregates it as a ``mean`` (the task's
   ``configs.<task>.metric_list``); a group's number is recomputed from its tasks' recomputed
   numbers, as the size-weighted or the plain mean (lm-eval's two group aggregations). So the
   displayed (primary) metric of every task is always among those recomputed.
@@ -16,7 +17,7 @@ The rules (the main page's legend and leaderboard/README.md state them too):
   that differs from the one results.json states, or samples of a task the run does not score
   (one flag per mismatch).
 - **unverified**, with the reason: anything less, e.g. no samples for a task (or for the filter
-  of one of its metrics), no sample count, a sample without a value, a metric whose aggregation
+  of one of its metrics), no sample count, a sample without a ``doc_id`` or without a value, a metric whose aggregation
   is not a mean (pass@k estimators, the judge's rates, the style profile's correlations).
 """
 
@@ -179,6 +180,9 @@ def _check_task(out: Verification, task: _Task, results: Mapping[str, Any],
         elif len(group) != expected:
             out.mismatches.append(f"{task.label(key)}: {len(group)} samples logged, "
                                   f"results.json says n={expected}")
+        elif unnamed := sum(not _doc_id(r) for r in group):  # copies of one row could pass
+            out.gaps.append(f"{task.label(key)}: {unnamed} of {len(group)} samples have no "
+                            "doc_id, so they cannot be counted as distinct documents")
         else:
             values = [_numeric(r.get(metric)) for r in group]
             missing = sum(v is None for v in values)
@@ -192,6 +196,12 @@ def _check_task(out: Verification, task: _Task, results: Mapping[str, Any],
             if abs(mean - reported) > TOLERANCE:
                 out.mismatches.append(f"{task.label(key)}: reported {reported:.6g}, "
                                       f"samples give {mean:.6g}")
+
+
+def _doc_id(row: Mapping[str, Any]) -> bool:
+    """Whether a sample names its document (a whole number; ingest refuses duplicates)."""
+    doc_id = row.get("doc_id")
+    return isinstance(doc_id, int) and not isinstance(doc_id, bool)
 
 
 def _check_group(out: Verification, task: _Task, key: str, reported: float,

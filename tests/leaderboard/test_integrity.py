@@ -144,6 +144,12 @@ def _cases() -> dict[str, tuple[dict, str, str]]:
     del nocount["results"]["n-samples"]["imitation_mmlu"]
     notmean = payload("not-a-mean", seed=17)
     notmean["results"]["configs"]["imitation_mmlu"]["metric_list"][0]["aggregation"] = "pass@k"
+    copies = payload("copies", seed=18)  # one document logged 100 times, without its id
+    for task, rows in copies["samples"].items():
+        one = {k: v for k, v in rows[0].items() if k != "doc_id"}
+        rows[:] = [dict(one) for _ in rows]
+        for key in ("acc,none",):
+            copies["results"]["results"][task][key] = float(one["acc"])
     return {
         "complete": (_with_acc_norm(payload("complete", seed=10)), "verified",
                      "all 3 reported metric(s) of 2 task(s) recomputed"),
@@ -159,6 +165,8 @@ def _cases() -> dict[str, tuple[dict, str, str]]:
         "no-count": (nocount, "unverified", "imitation_mmlu: no sample count"),
         "not-a-mean": (notmean, "unverified", "imitation_mmlu acc,none (the displayed metric): "
                                               "not an lm-eval 'mean'"),
+        "copies": (copies, "unverified", "imitation_mmlu acc,none (the displayed metric): 100 "
+                                         "of 100 samples have no doc_id"),
     }
 
 
