@@ -26,7 +26,11 @@
           sessionStorage.removeItem(KEY);
           show("login");
         }
-        if (!r.ok) { throw new Error(typeof data.detail === "string" ? data.detail : "error " + r.status); }
+        if (!r.ok) {
+          var err = new Error(typeof data.detail === "string" ? data.detail : "error " + r.status);
+          err.status = r.status;
+          throw err;
+        }
         return data;
       });
     });
@@ -50,9 +54,9 @@
     window.scrollTo(0, 0);
   }
 
-  function load() {
+  function load(note) {
     busy = true;
-    return call("/next").then(function (data) { fail(""); render(data); })
+    return call("/next").then(function (data) { fail(note || ""); render(data); })
       .catch(function (e) { fail(e.message); })
       .then(function () { busy = false; setButtons(); });
   }
@@ -66,7 +70,12 @@
     busy = true;
     setButtons();
     call("/submit", {assignment: current, choice: choice})
-      .then(load, function (e) { fail(e.message); busy = false; setButtons(); });
+      .then(function () { return load(); }, function (e) {
+        fail(e.message); busy = false; setButtons();
+        // the pair is gone (its hold expired and went to another rater) or was rated in
+        // another tab, or the study closed: move on rather than leave the rater stuck on it
+        if (e.status === 404 || e.status === 409) { load(e.message); }
+      });
   }
 
   var KEYS = {"1": "left", "a": "left", "2": "right", "b": "right", "3": "equal", "e": "equal"};

@@ -7,9 +7,10 @@ are all it loaded."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from leaderboard.app import create_app
 from leaderboard.auth import create_token
@@ -139,3 +140,34 @@ def _received_urls(driver) -> set[str]:  # noqa: ANN001
         "return performance.getEntriesByType('navigation').concat("
         "performance.getEntriesByType('resource')).map(e => e.name);")
     return {urlsplit(url).path for url in urls if url.startswith("http")}
+
+
+def test_a_pair_gone_while_shown_moves_the_rater_on(phone, sqlite_engine, tmp_path):
+    """The rater's hold expires and the pair goes to another rater while it is on their
+    screen: the rating is refused (404), and the page says so and moves on instead of
+    leaving the rater pressing keys on a pair that is no longer theirs."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from leaderboard.db import write_session
+    from leaderboard.models import utcnow
+    from leaderboard.study import assign
+
+    made = make_study(sqlite_engine, tmp_path, prompts=2, raters=1)
+    code = made["rate_url"].rsplit("/", 1)[1]
+    token = create_token(sqlite_engine, "rater-ann", ["rate"])[1]
+    settings = Settings(db=str(sqlite_engine.url), requests_per_minute=10_000)
+    with ServerThread(create_app(settings, sqlite_engine)) as srv:
+        phone.get(srv.url + made["rate_url"])
+        _wait(phone, lambda d: d.find_element(By.ID, "token").is_displayed(), "token form")
+        phone.switch_to.active_element.send_keys(token + Keys.ENTER)
+        _wait(phone, lambda d: d.find_element(By.ID, "task").is_displayed(), "the first pair")
+        assign.next_pair(sqlite_engine, code, "bob")  # bob takes the other pair
+        with write_session(sqlite_engine) as s:  # ann's hold expires; cy is given her pair
+            s.execute(update(Assignment).where(Assignment.rater == "rater-ann")
+                      .values(created_at=utcnow() - timedelta(hours=2)))
+        assert not assign.next_pair(sqlite_engine, code, "cy")["finished"]
+        ActionChains(phone).send_keys("1").perform()
+        _wait(phone, lambda d: d.find_element(By.ID, "done").is_displayed(), "moved on")
+        assert "expired" in phone.find_element(By.ID, "error").text
