@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -37,8 +38,21 @@ class Principal:
         return scope in self.scopes or "admin" in self.scopes
 
 
+USER_PATTERN = r"^[A-Za-z0-9_.@-]+$"  # a token's user name (POST /api/tokens, token create)
+MAX_TOKEN_ID = 2**31 - 1  # ids are INTEGER on SQLite and PostgreSQL
+
+
+def check_user(user: str) -> None:
+    """A user name as POST /api/tokens takes it (1-100 characters: letters, digits, _ . @ -);
+    ValueError otherwise (the users table holds 100 characters on every database)."""
+    if not 1 <= len(user) <= 100 or re.match(USER_PATTERN, user) is None:
+        raise ValueError(f"user name {user!r:.60} must be 1-100 characters of letters, digits "
+                         "and _ . @ - (as POST /api/tokens takes it)")
+
+
 def create_token(engine: Engine, user: str, scopes: list[str]) -> tuple[int, str]:
     """A new token for ``user`` (created if new); returns (id, token text: show it once)."""
+    check_user(user)
     bad = sorted(set(scopes) - set(SCOPES))
     if bad or not scopes:
         raise ValueError(f"scopes must be a non-empty subset of {', '.join(SCOPES)}; got {scopes}")

@@ -184,6 +184,14 @@ def cmd_agreement(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_token(args: argparse.Namespace) -> Any:
     from leaderboard import auth
 
+    # checked before the database is opened (a new one is not made for a refused command)
+    if args.action == "create" and args.user:
+        try:
+            auth.check_user(args.user)
+        except ValueError as err:
+            raise ValueError(f"--user {args.user!r:.60}: {err}") from None
+    if args.action == "revoke" and args.id is not None and not 1 <= args.id <= auth.MAX_TOKEN_ID:
+        raise ValueError(f"--id {args.id}: no token has that id (see `token list`)")
     # only creating a token may create the database; list and revoke need an existing one
     engine = _engine(args) if args.action == "create" else _existing_engine(args)
     if args.action == "create":

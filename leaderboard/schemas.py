@@ -9,6 +9,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from leaderboard.auth import USER_PATTERN
 from leaderboard.parse import MAX_ABS, MAX_INT32, MAX_SHOTS, check_card
 
 NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"  # any printable text; HTML is escaped on output
@@ -135,5 +136,5 @@ def _agreement_numbers(report: dict[str, Any], where: str) -> None:
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    user: str = Field(min_length=1, max_length=100, pattern=USER_PATTERN)
     scopes: list[Literal["read", "push", "admin", "rate"]] = Field(min_length=1, max_length=8)
