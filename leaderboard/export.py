@@ -19,6 +19,16 @@ from leaderboard.pages import (PAGES, PER_PAGE, Query, Source, model_names, pagi
 from leaderboard.render import STATIC, Links, environment
 
 
+def _check_folders(out: Path) -> None:
+    """Refuse, before anything is written, an export whose folders (``out``'s ``model/`` and
+    ``static/``) lead out of ``out`` through a symlink: nothing half-written."""
+    root = out.resolve()
+    for sub in ("model", "static"):
+        if not (out / sub).resolve().is_relative_to(root):
+            raise ValueError(f"refusing to export into {out}: {out / sub} leads out of {out} "
+                             "(a symlink?); export into an empty folder")
+
+
 def _write(out: Path, path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` inside ``out``, never through a symlink out of it: a folder on
     the way that resolves outside ``out`` is refused, the temporary file is created fresh
@@ -42,6 +52,7 @@ def export_html(engine: Engine, out: Path, draws: int = 1000, seed: int = 1234) 
     """Write the pages under ``out``; returns the files written."""
     from tqdm import tqdm
 
+    _check_folders(out)
     env, top, deep = environment(), Links(static_export=True), Links(static_export=True, depth=1)
     table = views.build_table(engine, draws, seed)
     src = Source(engine, lambda: table)

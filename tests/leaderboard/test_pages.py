@@ -75,3 +75,4 @@ def test_the_static_export_never_writes_through_a_symlink(sqlite_engine, tmp_pat
     with pytest.raises(ValueError, match="leads out of"):
         export_html(sqlite_engine, other, draws=10)
     assert sorted(p.name for p in outside.iterdir()) == ["keep.txt"]
+    assert sorted(p.name for p in other.iterdir()) == ["static"]  # refused before any page
