@@ -67,11 +67,11 @@ def parse_card(card: Mapping[str, Any] | None) -> CardInfo:
     if card is None:
         return CardInfo(None, None, "", None)
 
-    def text(key: str) -> str | None:
+    def text(key: str) -> str | None:  # stripped, as the body's model names are (schemas)
         value = card.get(key)
         if value is not None and not isinstance(value, str):
             raise PayloadError(f"card.{key} must be a string, got {type(value).__name__}")
-        return value or None
+        return value.strip() or None if value is not None else None
 
     tokens = None
     for key in ("imitation_tokens", "token_budget", "train_tokens"):

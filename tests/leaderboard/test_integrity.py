@@ -325,3 +325,20 @@ def test_concurrent_claims_and_cards_lose_nothing(engine):
     history = model_json(engine, "imi")["card_history"]
     assert [v["version"] for v in history] == list(range(7, 0, -1))
     assert sorted(v["imitation_tokens"] for v in history) == sorted(1000 + k for k in range(-1, 6))
+
+
+def test_card_names_are_read_as_the_models_own(board):
+    """A card's base_model and teacher are model names as the body's are: stripped, and a blank
+    one is no name (an imitation push then needs model.base), never a model called ' '."""
+    srv, tok = board
+    assert post(srv, tok["alice"], payload("llama", seed=1)).status_code == 201
+    body = imitation("imi", " llama ", "gpt ", (0.4, 0.5), 2)
+    assert post(srv, tok["alice"], body).status_code == 201
+    model = get(srv, "/api/models/imi")
+    assert (model["base"], model["teacher"]) == ("llama", "gpt")  # the stored rows, not copies
+    row = next(r for r in get(srv, "/api/leaderboard.json")["rows"] if r["model"] == "imi")
+    assert row["scores"] and all(c.get("gap_note") != "no base score in this column"
+                                 for c in row["scores"].values())
+    blank = imitation("imi-2", "  ", "gpt", (0.4, 0.5), 3)
+    r = post(srv, tok["alice"], blank)
+    assert r.status_code == 422 and "model.base is missing" in r.text, r.text
