@@ -125,6 +125,12 @@ def _store(engine: Engine, study: Study, pairs: list[StudyPair],
            labels: Sequence[Sequence[tuple[str, str]]] = ()) -> None:
     """The study, its pairs and (imported) ratings ``labels[i]`` = [(rater, verdict)] of
     pair i, in one transaction."""
+    for pair in pairs:  # PostgreSQL cannot store NUL in text; refused on every database
+        for field in ("key", "prompt", "answer", "reference"):
+            if "\x00" in getattr(pair, field):
+                raise ValueError(f"prompt id {pair.key.replace(chr(0), '?')!r:.60}: its {field} "
+                                 "holds a NUL character (\\u0000), which the database cannot "
+                                 "store: remove it from the answer file")
     with write_session(engine) as s:
         if s.scalar(select(Study.id).where(Study.name == study.name)) is not None:
             raise ValueError(f"a study named {study.name!r} exists already: choose another "

@@ -289,3 +289,17 @@ def test_late_answer_racing_the_release_of_its_hold_is_a_404(postgres, tmp_path)
         engine.dispose()
     assert taken and not taken[0]["finished"]  # d got a's pair
     assert err.value.status == 404
+
+
+def test_a_nul_in_an_answer_file_is_a_users_error_on_every_database(engine, tmp_path):
+    """PostgreSQL cannot store NUL in text: a study whose answers hold one is refused with the
+    prompt id and field (a ValueError: one CLI line), on SQLite too, and nothing is stored."""
+    model, ref = answer_files(tmp_path, 4)
+    rows = [json.loads(line) for line in model.read_text().splitlines()]
+    rows[1]["response"] = "an answer\u0000with a NUL"
+    model.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    spec = build.StudySpec(name="nul", answers=model, reference=ref, prompts=4,
+                           raters_per_pair=1, seed=1)
+    with pytest.raises(ValueError, match=r"id '1': its answer holds a NUL character"):
+        build.create_study(engine, spec)
+    assert build.list_studies(engine) == []
