@@ -198,6 +198,9 @@ def add_judge_verdicts(engine: Engine, ident: str, path: Path,
     judge = (judge or found).strip()
     if not judge:
         raise ValueError(f"{path} does not name its judge: pass --judge 'MODEL with PROMPT'")
+    if "\x00" in judge:  # PostgreSQL cannot store it; refused on every database
+        raise ValueError(f"{path}: the judge's name holds a NUL character (\\u0000): pass "
+                         "--judge 'MODEL with PROMPT'")
     _check_files(r.study, path.parent)
     matched = {p.id: verdicts[p.key] for p in r.pairs if p.key in verdicts}
     if not matched:

@@ -303,3 +303,12 @@ def test_a_nul_in_an_answer_file_is_a_users_error_on_every_database(engine, tmp_
     with pytest.raises(ValueError, match=r"id '1': its answer holds a NUL character"):
         build.create_study(engine, spec)
     assert build.list_studies(engine) == []
+
+
+def test_a_nul_in_a_judges_name_is_a_users_error_on_every_database(engine, tmp_path):
+    made = make_study(engine, tmp_path, prompts=3, raters=1)
+    verdicts = tmp_path / "verdicts.jsonl"
+    verdicts.write_text("".join(json.dumps({"id": str(i), "outcome": "win", "judge": "j\u0000x",
+                                            "prompt": "p"}) + "\n" for i in range(3)))
+    with pytest.raises(ValueError, match="verdicts.jsonl: the judge's name holds a NUL"):
+        results.add_judge_verdicts(engine, str(made["id"]), verdicts)
