@@ -233,6 +233,10 @@ def check_samples(samples: Mapping[str, Any], metrics: Mapping[str, set[str]]) -
                         value) > MAX_ABS and math.isfinite(value):  # NaN: verify skips it
                     raise PayloadError(f"{where}.{metric} must be within +-{MAX_ABS:g}, got "
                                        f"{value:.6g}")
+            doc_hash = row.get("doc_hash")  # stored with the item (Item.doc_hash)
+            if isinstance(doc_hash, str) and _CONTROL.search(doc_hash):
+                raise PayloadError(f"{where}.doc_hash must hold no control characters (NUL...), "
+                                   f"got {doc_hash!r:.60}")
             doc_id = _count(row.get("doc_id"), f"{where}.doc_id")
             if doc_id is None:
                 continue

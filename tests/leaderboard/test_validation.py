@@ -108,6 +108,8 @@ PUSH_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("sample id beyond INTEGER", _set(f"samples|{TASK}|0|doc_id", 2**40),
      f"samples.{TASK}[0].doc_id"),
     ("samples not a list", _set(f"samples|{TASK}", {"a": 1}), f"samples.{TASK}"),
+    ("sample doc_hash with NUL", _set(f"samples|{TASK}|0|doc_hash", "a\u0000b"),
+     f"samples.{TASK}[0].doc_hash"),  # stored (Item.doc_hash): PostgreSQL refuses NUL
     ("sample score oversized", _set(f"samples|{TASK}|2|acc", 1e308), f"samples.{TASK}[2].acc"),
     ("card base too long", _set("card|base_model", "b" * 201), "card.base_model"),
     ("card data kind too long", _set("card|data_kind", "k" * 201), "card.data_kind"),
