@@ -130,6 +130,9 @@ def _groups(results: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(groups, Mapping) or not all(
             isinstance(m, list) and all(isinstance(t, str) for t in m) for m in groups.values()):
         raise PayloadError("results.group_subtasks must be an object of group: [task, ...]")
+    for group, members in groups.items():  # named in a run's stored detail
+        for name in (group, *members):
+            _text(name, "task", f"results.group_subtasks: task name {str(name)[:80]!r}")
     return groups
 
 
@@ -219,6 +222,7 @@ def check_samples(samples: Mapping[str, Any], metrics: Mapping[str, set[str]]) -
     one row per document and filter (a duplicate would count an item twice), whose per-item
     scores (the task's ``metrics``, and those the row lists) are within +-MAX_ABS."""
     for task, rows in samples.items():
+        _text(task, "task", f"samples: task name {str(task)[:80]!r}")  # named in a flag
         if not isinstance(rows, list):
             raise PayloadError(f"samples.{task} must be a list of sample objects")
         seen: dict[tuple[int, str], int] = {}

@@ -108,6 +108,10 @@ PUSH_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("sample id beyond INTEGER", _set(f"samples|{TASK}|0|doc_id", 2**40),
      f"samples.{TASK}[0].doc_id"),
     ("samples not a list", _set(f"samples|{TASK}", {"a": 1}), f"samples.{TASK}"),
+    ("sample task name with NUL", lambda b: b["samples"].update(
+        {"bad\u0000task": [{"doc_id": 0, "acc": 1}]}), "samples: task name"),
+    ("group member with NUL", _set("results|group_subtasks", {TASK: ["x\u0000y"]}),
+     "results.group_subtasks"),  # both named in the run's stored detail: 500s on PostgreSQL
     ("sample doc_hash with NUL", _set(f"samples|{TASK}|0|doc_hash", "a\u0000b"),
      f"samples.{TASK}[0].doc_hash"),  # stored (Item.doc_hash): PostgreSQL refuses NUL
     ("sample score oversized", _set(f"samples|{TASK}|2|acc", 1e308), f"samples.{TASK}[2].acc"),
