@@ -80,7 +80,8 @@
 
   var KEYS = {"1": "left", "a": "left", "2": "right", "b": "right", "3": "equal", "e": "equal"};
   document.addEventListener("keydown", function (ev) {
-    if ($("task").hidden || ev.altKey || ev.ctrlKey || ev.metaKey) { return; }
+    // a held key's auto-repeat would rate the next pair, unseen, as soon as it loads
+    if ($("task").hidden || ev.repeat || ev.altKey || ev.ctrlKey || ev.metaKey) { return; }
     if (ev.target && ev.target.tagName === "INPUT") { return; }
     var choice = KEYS[(ev.key || "").toLowerCase()];
     if (choice) { ev.preventDefault(); choose(choice); }

@@ -99,6 +99,7 @@ def test_rater_completes_a_study_with_the_keyboard_blind(phone, sqlite_engine, t
             if k == 0:
                 ARTEFACTS.mkdir(parents=True, exist_ok=True)
                 phone.save_screenshot(str(ARTEFACTS / "rate-phone.png"))
+                assert not _held_key_rates(phone), "a key's auto-repeat rated a pair"
             pressed.append(((phone.find_element(By.ID, "prompt").text,
                              phone.find_element(By.ID, "left").text), key))
             _no_identity(phone.page_source)
@@ -123,6 +124,15 @@ def test_rater_completes_a_study_with_the_keyboard_blind(phone, sqlite_engine, t
     for path, status, headers, body in app.seen:
         assert status in (200, 304) or path == "/favicon.ico", (path, status)
         _no_identity(headers.decode("latin-1") + body.decode("utf-8"), path)
+
+
+def _held_key_rates(driver) -> bool:  # noqa: ANN001
+    """Whether an auto-repeated keydown (a key held down) starts a rating: choose() disables
+    the buttons at once, inside dispatchEvent, so this needs no waiting."""
+    return driver.execute_script(
+        "document.dispatchEvent(new KeyboardEvent('keydown', {key: '2', repeat: true,"
+        "  bubbles: true}));"
+        "return document.getElementById('choose-right').disabled;")
 
 
 def _no_identity(text: str, where: str = "the page") -> None:
