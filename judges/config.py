@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -66,10 +67,15 @@ class ClientConfig:
             raise ValueError(f"concurrency must be >= 1, got {self.concurrency}")
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
-        for name in ("rpm", "tpm", "max_cost"):
+        for name in ("rpm", "tpm", "max_cost"):  # NaN would pass '<= 0': a budget never hit
             value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ValueError(f"{name} must be > 0 or unset, got {value}")
+            if value is not None and not (0 < value < math.inf):
+                raise ValueError(f"{name} must be > 0 and finite, or unset, got {value}")
+        if not 0 < self.timeout < math.inf:
+            raise ValueError(f"timeout must be a finite number > 0, got {self.timeout}")
+        for name in ("backoff_base", "backoff_max"):
+            if not 0 <= getattr(self, name) < math.inf:
+                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
         if self.http_backend not in ("auto", "httpx", "aiohttp"):
             raise ValueError("http_backend must be auto, httpx or aiohttp, "
                              f"got {self.http_backend!r}")

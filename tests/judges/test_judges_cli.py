@@ -105,6 +105,22 @@ def test_client_config_file_and_flags(tmp_path: Path, capsys: pytest.CaptureFixt
         from_args(ClientConfig, parser.parse_args(["--client-config", str(recipe)]))
     with pytest.raises(ValueError, match="concurrency must be >= 1"):
         ClientConfig(concurrency=0)
+    for name, value in (("max_cost", float("nan")), ("max_cost", float("inf")),
+                        ("rpm", float("nan")), ("timeout", float("nan")), ("timeout", 0.0),
+                        ("backoff_base", float("nan")), ("backoff_max", -1.0)):
+        with pytest.raises(ValueError, match=f"{name} must be"):  # NaN: a budget never reached
+            ClientConfig(**{name: value})
+
+
+def test_max_cost_nan_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                         api_key: str) -> None:
+    answers, reference = _pair_files(tmp_path)
+    code = main(["pairwise", "--answers", str(answers), "--reference", str(reference),
+                 "--output-dir", str(tmp_path / "out"), "--base-url", "http://127.0.0.1:9/v1",
+                 "--api-key-env", KEY_ENV, "--max-cost", "nan"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "max_cost must be" in err[0], err
+    assert not (tmp_path / "out").exists()
 
 
 def _pair_files(tmp_path: Path) -> tuple[Path, Path]:
