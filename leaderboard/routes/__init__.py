@@ -15,7 +15,7 @@
     study.py    GET    /rate/{code}           -       the raters' page (blind pairwise rating)
                 POST   /api/rate/{code}/next  rate    the rater's next pair
                 POST   /api/rate/{code}/submit rate   a rating (Rating)
-                GET    /api/studies[/{id}]    admin/read  the studies; one's results (admin while open)
+                GET    /api/studies[/{id}]    admin/read  the studies; one's results (admin if open)
                 GET    /study/{id}            read    a study's results page (admin while open)
 
 Authentication and authorisation are dependencies (``deps.require(scope)``); request bodies are
