@@ -154,6 +154,8 @@ def import_pandalm(engine: Engine, path: Path, name: str, limit: int | None = No
     the model's answer, response2 the reference's, each annotator a rater."""
     if not 1 <= len(name.strip()) <= 200:
         raise ValueError("--name must be 1-200 characters")
+    if limit is not None and limit < 1:
+        raise ValueError(f"--limit must be at least 1, got {limit}")
     rows = _read_pandalm(path)[:limit]
     annotators = annotator_keys(rows[0]) if rows else []
     if not annotators:

@@ -251,7 +251,9 @@ def test_cli_study_commands_and_errors(tmp_path, capsys):
            (["study", "judge", "s", "--verdicts", str(judged)], "not the file this study"),
            (["study", "create", "--answers", str(model), "--reference", str(ref), "--prompts",
              "0"], "--prompts must be at least 1"),
-           (["study", "import", str(labels), "--name", "imp"], "field annotator2 is 7")]
+           (["study", "import", str(labels), "--name", "imp"], "field annotator2 is 7"),
+           (["study", "import", str(labels), "--name", "imp", "--limit", "-1"],
+            "--limit must be at least 1")]  # rows[:-1] silently left the last row out
     for argv, message in bad:
         assert main([*argv, *db]) == 2, argv
         err = capsys.readouterr().err.strip()
