@@ -4,8 +4,9 @@ PandaLM format; listing and closing studies.
 
 The prompts are a seeded sample (``random.Random(seed).sample`` over the shared ids in the
 answer file's order), so the same files, count and seed give the same study. An attention
-check is a prompt (preferably one not sampled) whose reference answer is shown against a visibly
-broken copy of itself: its words shuffled and cut to half. The broken side must lose.
+check is a prompt left out of the sample (its intact answer is never met again in a real
+pair) whose reference answer is shown against a visibly broken copy of itself: its words
+shuffled and cut to half. The broken side must lose.
 """
 
 from __future__ import annotations
@@ -82,11 +83,14 @@ def _pairs(spec: StudySpec) -> tuple[list[StudyPair], list[StudyPair]]:
     real = [_pair(answers[k], reference[k], "real") for k in chosen]
     taken = set(chosen)
     rest = [k for k in shared if k not in taken]
-    pool = [k for k in rest + chosen if len(reference[k].answer.split()) >= CHECK_MIN_WORDS]
+    # never a sampled prompt: its intact reference answer, met again in the real pair, would
+    # tell the rater which side there is the reference
+    pool = [k for k in rest if len(reference[k].answer.split()) >= CHECK_MIN_WORDS]
     if len(pool) < spec.attention_checks:
-        raise ValueError(f"--attention-checks {spec.attention_checks} needs that many prompts "
+        raise ValueError(f"--attention-checks {spec.attention_checks} needs "
+                         f"{spec.attention_checks} prompts left out of the --prompts sample "
                          f"whose reference answer has at least {CHECK_MIN_WORDS} words; "
-                         f"{spec.reference} has {len(pool)}")
+                         f"{spec.reference} has {len(pool)}: ask for fewer --prompts or checks")
     checks = []
     for key in pool[:spec.attention_checks]:
         ref = reference[key]

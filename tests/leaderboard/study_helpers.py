@@ -38,7 +38,7 @@ def answer_files(folder: Path, n: int) -> tuple[Path, Path]:
 
 def make_study(engine, folder: Path, prompts: int, raters: int, checks: int = 0,
                per_rater: int | None = None, total: int | None = None) -> dict:
-    model, ref = answer_files(folder, total or prompts)
+    model, ref = answer_files(folder, total or prompts + checks)  # checks: unsampled prompts
     return create_study(engine, StudySpec(name="vicuna vs chatgpt", answers=model,
                                           reference=ref, prompts=prompts, raters_per_pair=raters,
                                           attention_checks=checks, per_rater=per_rater, seed=7))

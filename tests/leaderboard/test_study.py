@@ -314,3 +314,19 @@ def test_a_nul_in_a_judges_name_is_a_users_error_on_every_database(engine, tmp_p
                                             "prompt": "p"}) + "\n" for i in range(3)))
     with pytest.raises(ValueError, match="verdicts.jsonl: the judge's name holds a NUL"):
         results.add_judge_verdicts(engine, str(made["id"]), verdicts)
+
+
+def test_attention_checks_never_reuse_a_rated_prompt(sqlite_engine, tmp_path):
+    """A check shows the reference's answer intact; were its prompt also a real pair, a rater
+    would meet that same text again there and know which side is the reference. So checks take
+    only prompts left out of the sample, and a study without enough of them is refused."""
+    model, ref = answer_files(tmp_path, 12)
+    made = build.create_study(sqlite_engine, build.StudySpec("ok", model, ref, 9,
+                                                             attention_checks=3))
+    with read_session(sqlite_engine) as s:
+        kinds = dict(s.execute(select(StudyPair.key, StudyPair.kind).where(
+            StudyPair.study_id == made["id"])).all())
+    assert len(kinds) == 12 and sum(k == "check" for k in kinds.values()) == 3
+    with pytest.raises(ValueError, match="--attention-checks 3 needs 3 prompts left out"):
+        build.create_study(sqlite_engine, build.StudySpec("all", model, ref, 10,
+                                                          attention_checks=3))
