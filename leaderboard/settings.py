@@ -54,8 +54,9 @@ class Settings:
         for name in ("push_per_minute", "requests_per_minute", "bootstrap_draws"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_payload_mb <= 0:
-            raise ValueError(f"max_payload_mb must be > 0, got {self.max_payload_mb}")
+        if not 0 < self.max_payload_mb <= 1e6:  # NaN too: it made every push a 500
+            raise ValueError(f"max_payload_mb must be a number in (0, 1e6], got "
+                             f"{self.max_payload_mb}")
 
     @property
     def max_payload_bytes(self) -> int:

@@ -64,6 +64,8 @@ CASES = {
                         ["config file binary.bin", "not UTF-8"]),
     "export into a file": (["export", "--html", "afile.txt", *DB],
                            ["--html afile.txt", "is a file"]),
+    "serve, a payload limit of NaN": (["serve", *DB, "--max-payload-mb", "nan", "--port", "1"],
+                                      ["max_payload_mb must be"]),  # every push was a 500
     "export under a file": (["export", "--html", "afile.txt/site", *DB],
                             ["--html afile.txt/site", "afile.txt is a file"]),
 }
