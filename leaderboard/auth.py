@@ -125,11 +125,19 @@ class RateLimiter:
         self.clock = clock
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        self._swept = clock()
+
+    def __len__(self) -> int:
+        """How many keys are remembered (those seen within the last minute, give or take one)."""
+        return len(self._hits)
 
     def check(self, key: str) -> float:
         """0 when allowed (and counted); else the seconds to wait."""
         now = self.clock()
         with self._lock:
+            if now - self._swept >= 60.0:  # forget keys idle for a minute (memory stays bounded
+                self._swept = now          # by the keys of the last two minutes)
+                self._hits = {k: h for k, h in self._hits.items() if h and now - h[-1] < 60.0}
             hits = self._hits.setdefault(key, deque())
             while hits and now - hits[0] >= 60.0:
                 hits.popleft()

@@ -242,3 +242,22 @@ def test_the_token_is_checked_before_the_body_is_read(server, tokens):
             headers["Authorization"] = f"Bearer {token}"
         r = requests.post(server.url + "/api/runs", data=big, headers=headers, timeout=60)
         assert r.status_code == code
+
+
+def test_the_rate_limiter_forgets_idle_clients_and_still_limits():
+    """Every new client address used to be remembered for ever (memory grew with each one)."""
+    from leaderboard.auth import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(per_minute=2, clock=lambda: now[0])
+    for i in range(500):
+        assert limiter.check(f"10.0.{i // 250}.{i % 250}") == 0.0
+    assert limiter.check("busy") == 0.0 and limiter.check("busy") == 0.0
+    assert limiter.check("busy") > 0  # the limit holds
+    assert len(limiter) == 501
+    now[0] = 59.0
+    assert abs(limiter.check("busy") - 1.0) < 1e-9  # nothing swept before a minute
+    now[0] = 61.0
+    assert limiter.check("late") == 0.0
+    assert len(limiter) == 1  # all idle for a minute: forgotten, only the new key left
+    assert limiter.check("late") == 0.0 and limiter.check("late") > 0
