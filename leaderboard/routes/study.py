@@ -84,8 +84,26 @@ def _results(lb: Any, study_id: int, request: Request) -> dict[str, Any]:
         res = results.study_results(lb.engine, str(study_id))
     except ValueError:
         raise HTTPProblem(404, f"no study {study_id}") from None
-    return {**res, "answers_file": PurePath(res["answers_file"]).name,
-            "reference_file": PurePath(res["reference_file"]).name}
+    res = {**res, "answers_file": PurePath(res["answers_file"]).name,
+           "reference_file": PurePath(res["reference_file"]).name}
+    return res if _is_admin(request, lb) else _pseudonymous(res)
+
+
+def _is_admin(request: Request, lb: Any) -> bool:
+    try:
+        ADMIN(request, lb, None)
+    except HTTPProblem:
+        return False
+    return True
+
+
+def _pseudonymous(res: dict[str, Any]) -> dict[str, Any]:
+    """Who rated, and who failed an attention check, is for an admin: other readers see the
+    raters numbered (rater 1, 2, ... in the order the results list them)."""
+    alias = {c["rater"]: f"rater {i}" for i, c in enumerate(res["attention_checks"], 1)}
+    checks = [{**c, "rater": alias[c["rater"]]} for c in res["attention_checks"]]
+    failed = [alias.get(name, "a rater") for name in res.get("failed_raters", [])]
+    return {**res, "attention_checks": checks, "failed_raters": failed}
 
 
 @router.get("/api/studies/{study_id}", dependencies=[Depends(READ)])

@@ -158,10 +158,20 @@ def test_open_study_results_do_not_tell_a_rater_the_sides(study_server, tmp_path
     verdicts = _verdicts(engine, tmp_path / "verdicts.jsonl")
     results.add_judge_verdicts(engine, str(sid), verdicts)
     assert "vicuna vs chatgpt" not in requests.get(f"{srv.url}/judges", timeout=30).text
+    while not (shown := requests.post(f"{srv.url}/api/rate/{code}/next", headers=rate,
+                                      timeout=30).json())["finished"]:  # checks included
+        requests.post(f"{srv.url}/api/rate/{code}/submit", headers=rate, timeout=30,
+                      json={"assignment": shown["assignment"], "choice": "equal"})
     build.close_study(engine, str(sid))
     data = requests.get(f"{srv.url}/api/studies/{sid}", timeout=30).json()
     assert (data["answers_file"], data["reference_file"]) == (MODEL_FILE, REFERENCE_FILE)
     assert "study: vicuna vs chatgpt" in requests.get(f"{srv.url}/judges", timeout=30).text
+    # who rated and who failed a check: names for an admin, numbers for everyone else
+    assert [c["rater"] for c in data["attention_checks"]] == ["rater 1"]
+    assert "u-rate" not in requests.get(f"{srv.url}/study/{sid}", timeout=30).text
+    named = requests.get(f"{srv.url}/api/studies/{sid}", headers=admin, timeout=30).json()
+    assert [c["rater"] for c in named["attention_checks"]] == ["u-rate"]
+    assert "u-rate" in requests.get(f"{srv.url}/study/{sid}", headers=admin, timeout=30).text
 
 
 def _verdicts(engine, path):
