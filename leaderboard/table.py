@@ -57,9 +57,10 @@ class Cell:
     gap_note: str = ""
 
 
-@dataclass
-class Row:
-    id: int
+@dataclass(frozen=True)
+class Meta:
+    """A model's own fields as the table shows them (lineage by name)."""
+
     name: str
     kind: str
     base: str
@@ -67,6 +68,13 @@ class Row:
     data_kind: str
     tokens: int | None
     params: int | None
+
+
+@dataclass(frozen=True)
+class Row(Meta):
+    """A model's row: its own fields, its newest run's status and source, a cell per column."""
+
+    id: int
     status: str
     source: str
     cells: list[Cell] = field(default_factory=list)
@@ -86,19 +94,6 @@ class Latest:
     run_id: int
     status: str
     source: str
-
-
-@dataclass(frozen=True)
-class Meta:
-    """A model's own fields as the table shows them (lineage by name)."""
-
-    name: str
-    kind: str
-    base: str
-    teacher: str
-    data_kind: str
-    tokens: int | None
-    params: int | None
 
 
 @dataclass(frozen=True)
@@ -287,8 +282,7 @@ class TableState:
 
     def _row(self, m: int, x: Meta, scores: dict[int, Latest], columns: list[Column]) -> Row:
         last = max(scores.values(), key=lambda h: h.run_id)
-        row = Row(m, x.name, x.kind, x.base, x.teacher, x.data_kind, x.tokens, x.params,
-                  last.status, last.source)
+        row = Row(**vars(x), id=m, status=last.status, source=last.source)
         own_gaps = self._gaps.get(m, {})
         for col in columns:
             hit = scores.get(col.id)
